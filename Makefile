@@ -1,0 +1,68 @@
+# Portcullis. The README's two commands are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8080
+# fakeredis lives inside one process: more workers need REDIS_URL set.
+WORKERS ?= 1
+THREADS ?= 8
+FLASK := $(BIN)/flask --app wsgi
+export HOST PORT
+
+.PHONY: run install services test test-unit test-api test-integration postman lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## Install what is missing, migrate, create the first admin token, serve.
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) bootstrap
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) \
+		--access-logfile - wsgi:app
+
+## Every tier: lint, unit, API, integration (real PostgreSQL + Redis), Postman.
+test: install lint services
+	$(BIN)/pytest
+	$(MAKE) postman
+
+## PostgreSQL, Redis and Node.js for the tests: started or installed if missing.
+services:
+	bash scripts/ensure_services.sh
+
+test-unit: install
+	$(BIN)/pytest tests/unit
+
+test-api: install
+	$(BIN)/pytest tests/api
+
+test-integration: install
+	$(BIN)/pytest tests/integration
+
+postman: install
+	npm ci --no-audit --no-fund --loglevel=error
+	$(BIN)/python scripts/run_postman.py
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy app/domain
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,170 @@
+"""One place where errors become Okta's error object.
+
+Every failure, from a domain ApiError to a routing 404, a webargs
+validation error or an unexpected exception, is rendered as::
+
+    {"errorCode": "E0000001", "errorSummary": "...", "errorLink": "E0000001",
+     "errorId": "oae...", "errorCauses": [{"errorSummary": "..."}]}
+
+No request ever gets an HTML error page or a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from app.domain import ids
+from app.domain.errors import OKTA_ERRORS, ApiError
+from app.domain.workos_mfa import WorkosError
+
+log = logging.getLogger("portcullis.api")
+
+JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
+HTTP_TO_OKTA = {
+    400: "E0000003",
+    401: "E0000011",
+    403: "E0000006",
+    404: "E0000007",
+    405: "E0000022",
+    429: "E0000047",
+}
+
+
+WORKOS_PREFIX = "/auth/"
+#: Okta codes that the generic handlers raise, in WorkOS' words, for /auth/*.
+WORKOS_EQUIVALENTS: dict[str, tuple[str | None, str]] = {
+    "E0000003": ("invalid_json", "The request body is not valid JSON."),
+    "E0000007": (None, "Not Found"),
+    "E0000009": (None, "Internal Server Error"),
+    "E0000022": (None, "Method Not Allowed"),
+}
+
+
+def workos_response(error: WorkosError) -> Response:
+    response = jsonify(error.body())
+    response.status_code = error.status
+    if "retry_after" in error.extra:
+        response.headers["Retry-After"] = str(error.extra["retry_after"])
+    return response
+
+
+def _as_workos(error: ApiError) -> WorkosError:
+    if error.code == "E0000001":
+        errors = []
+        for cause in error.causes:
+            field, _, message = cause.partition(": ")
+            errors.append({"field": field, "code": "invalid", "message": message or cause})
+        return WorkosError(422, "Validation failed", "invalid_request_parameters", errors)
+    code, message = WORKOS_EQUIVALENTS.get(error.code, (None, error.summary))
+    return WorkosError(error.status, message, code)
+
+
+def error_response(error: ApiError) -> Response:
+    """Okta's error object, or WorkOS' for the WorkOS-style API (``/auth/*``)."""
+    if request.path.startswith(WORKOS_PREFIX):
+        return workos_response(_as_workos(error))
+    body = {
+        "errorCode": error.code,
+        "errorSummary": error.summary,
+        "errorLink": error.code,
+        "errorId": ids.new_id(ids.ERROR, 24),
+        "errorCauses": [{"errorSummary": cause} for cause in error.causes],
+    }
+    response = jsonify(body)
+    response.status_code = error.status
+    for name, value in error.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def _flatten(messages: Any, prefix: str = "") -> Iterable[str]:
+    """webargs/marshmallow messages → Okta causes such as ``profile.email: …``."""
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            name = key if key != "_schema" else ""
+            path = f"{prefix}.{name}" if prefix and name else (name or prefix)
+            yield from _flatten(value, str(path))
+    elif isinstance(messages, list | tuple):
+        for item in messages:
+            yield from _flatten(item, prefix)
+    else:
+        yield f"{prefix}: {messages}" if prefix else str(messages)
+
+
+def _validation_error(exc: HTTPException) -> ApiError:
+    messages = getattr(exc, "data", {}).get("messages", {})
+    # webargs groups messages by location ("json", "query"); drop that level.
+    if isinstance(messages, Mapping):
+        merged: dict[str, Any] = {}
+        for value in messages.values():
+            if isinstance(value, Mapping):
+                merged.update(value)
+        messages = merged or messages
+    causes = list(_flatten(messages)) or ["The request was not valid"]
+    field = causes[0].split(":", 1)[0]
+    return ApiError("E0000001", detail=field, causes=causes)
+
+
+def _http_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    if status == 422:
+        return error_response(_validation_error(exc))
+    if status == 404:
+        return error_response(ApiError("E0000007", detail=f"{request.path} (Resource)"))
+    code = HTTP_TO_OKTA.get(status)
+    if code is None:
+        error = ApiError("E0000009")
+        error.status = status
+        error.summary = exc.description or error.summary
+        return error_response(error)
+    error = ApiError(code)
+    error.status = status
+    return error_response(error)
+
+
+def _unexpected(exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(ApiError("E0000009"))
+
+
+def _require_json_body() -> Response | None:
+    """Malformed JSON is E0000003 before any route sees it."""
+    if request.method not in JSON_METHODS:
+        return None
+    data = request.get_data(cache=True)
+    if not data.strip():
+        return None
+    if not request.is_json:
+        return error_response(ApiError("E0000003"))
+    try:
+        json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return error_response(ApiError("E0000003"))
+    return None
+
+
+def _no_body_for_204(response: Response) -> Response:
+    # A 204 has no body, so it has no content type either (clients such as the
+    # workos SDK try to parse a JSON-typed empty body and fail).
+    if response.status_code == 204:
+        response.set_data(b"")
+        del response.headers["Content-Type"]
+    return response
+
+
+def register(app: Flask) -> None:
+    app.before_request(_require_json_body)
+    app.register_error_handler(ApiError, error_response)
+    app.register_error_handler(WorkosError, workos_response)
+    app.after_request(_no_body_for_204)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+
+
+__all__ = ["OKTA_ERRORS", "error_response", "register"]

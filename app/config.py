@@ -1,0 +1,127 @@
+"""Settings: one object built from the environment at start-up and passed in.
+
+Every setting has a documented default (see docs/configuration.md) so that a
+newcomer runs Portcullis with no environment at all: SQLite under
+``./instance/`` and an in-process fakeredis.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+def _convert(name: str, raw: str, annotation: Any) -> Any:
+    """An environment string as the field's type (``int``, ``bool`` or ``str``)."""
+    if annotation in (int, "int"):
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+    if annotation in (bool, "bool"):
+        if raw.lower() not in ("1", "true", "yes", "0", "false", "no"):
+            raise ValueError(f"{name} must be true or false, got {raw!r}")
+        return raw.lower() in ("1", "true", "yes")
+    return raw
+
+
+def _persistent_secret(instance_path: Path, name: str, nbytes: int) -> str:
+    """Read a generated secret from the instance folder, creating it once.
+
+    A secret that changed on every start would invalidate signed links and
+    make encrypted factor secrets unreadable, so the generated value is kept
+    beside the SQLite database with mode 0600.
+    """
+    path = instance_path / name
+    if path.exists():
+        return path.read_text().strip()
+    # The folder holds the database, keys and the admin token: owner only.
+    instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(nbytes)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a running Portcullis needs to know, with the embedded defaults."""
+
+    instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
+    database_url: str = ""
+    redis_url: str = "fakeredis://"
+    secret_key: str = ""
+    encryption_key: str = ""
+    base_url: str = "http://127.0.0.1:8080"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    org_name: str = "Portcullis"
+    # Lifetimes, in seconds unless named otherwise.
+    activation_token_ttl: int = 7 * 24 * 3600
+    recovery_token_ttl: int = 60 * 60
+    state_token_ttl: int = 5 * 60
+    session_token_ttl: int = 5 * 60
+    # argon2id cost (argon2-cffi's RFC 9106 "low memory" profile by default).
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536
+    argon2_parallelism: int = 4
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "portcullis@localhost"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    # Factors
+    totp_issuer: str = ""  # the label authenticator apps show; ORG_NAME when empty
+    totp_skew_steps: int = 1
+    qr_code_ttl: int = 600
+    otp_lifetime: int = 300
+    otp_resend_after: int = 30
+    otp_max_attempts: int = 5
+    sms_template: str = "Your {org} verification code is {code}"
+    email_subject: str = "Your {org} verification code"
+    email_template: str = "Your {org} verification code is {code}. It expires in {minutes} minutes."
+    # Twilio (SMS and voice); unset keeps messages in the local outbox.
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_api_base_url: str = ""  # only to point the SDK at a local fake in tests
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``env`` (``os.environ`` by default).
+
+        Every field is read from the variable of its name in capitals
+        (``otp_lifetime`` ← ``OTP_LIFETIME``); an unset or empty variable keeps
+        the default. Four defaults are derived: the SQLite file and the two
+        generated keys live in the instance folder, and ``BASE_URL`` follows
+        ``HOST`` and ``PORT``.
+        """
+        env = os.environ if env is None else env
+        instance = Path(env.get("PORTCULLIS_INSTANCE") or "instance").resolve()
+        values: dict[str, Any] = {"instance_path": instance}
+        for spec in fields(cls):
+            raw = env.get(spec.name.upper())
+            if spec.name != "instance_path" and raw not in (None, ""):
+                values[spec.name] = _convert(spec.name.upper(), raw, spec.type)
+        values.setdefault("database_url", f"sqlite:///{instance / 'portcullis.db'}")
+        for name in ("secret_key", "encryption_key"):
+            if name not in values:  # generated only when not configured
+                values[name] = _persistent_secret(instance, name.replace("_", "-"), 32)
+        host, port = values.get("host", cls.host), values.get("port", cls.port)
+        values["base_url"] = str(values.get("base_url") or f"http://{host}:{port}").rstrip("/")
+        return cls(**values)
+
+    @property
+    def issuer(self) -> str:
+        return self.totp_issuer or self.org_name
+
+    @property
+    def twilio_configured(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)

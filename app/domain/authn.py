@@ -1,0 +1,131 @@
+"""The /api/v1/authn transaction state machine: statuses, actions, the table of
+which action is allowed in which status, and ``next_status``.
+
+Pure: no Flask, SQL or Redis. The engine (app.services.authn, next) loads a
+transaction, checks ``ALLOWED``, applies one action, asks ``next_status`` and
+saves with compare-and-set (see ../shared/ARCHITECTURE.md, "The one idea").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    PASSWORD_WARN = "PASSWORD_WARN"
+    PASSWORD_EXPIRED = "PASSWORD_EXPIRED"
+    RECOVERY = "RECOVERY"
+    RECOVERY_CHALLENGE = "RECOVERY_CHALLENGE"
+    PASSWORD_RESET = "PASSWORD_RESET"
+    LOCKED_OUT = "LOCKED_OUT"
+    MFA_ENROLL = "MFA_ENROLL"
+    MFA_ENROLL_ACTIVATE = "MFA_ENROLL_ACTIVATE"
+    MFA_REQUIRED = "MFA_REQUIRED"
+    MFA_CHALLENGE = "MFA_CHALLENGE"
+    SUCCESS = "SUCCESS"
+
+
+class Action(StrEnum):
+    """One /authn endpoint each (``READ`` is ``POST /authn`` with a stateToken only)."""
+
+    READ = "read"
+    ENROLL_FACTOR = "factors"
+    ACTIVATE_FACTOR = "factors/{fid}/lifecycle/activate"
+    RESEND_ACTIVATION = "factors/{fid}/lifecycle/resend"
+    VERIFY_FACTOR = "factors/{fid}/verify"
+    RESEND_CHALLENGE = "factors/{fid}/verify/resend"
+    PREVIOUS = "previous"
+    SKIP = "skip"
+    CANCEL = "cancel"
+    CHANGE_PASSWORD = "credentials/change_password"
+    RESET_PASSWORD = "credentials/reset_password"
+    RECOVERY_ANSWER = "recovery/answer"
+    UNLOCK = "recovery/unlock"
+
+
+S, A = Status, Action
+_ALWAYS = frozenset({A.READ, A.CANCEL})
+
+#: Which action each status accepts; anything else answers 403 E0000079.
+ALLOWED: dict[Status, frozenset[Action]] = {
+    S.UNAUTHENTICATED: _ALWAYS,
+    S.PASSWORD_WARN: _ALWAYS | {A.CHANGE_PASSWORD, A.SKIP},
+    S.PASSWORD_EXPIRED: _ALWAYS | {A.CHANGE_PASSWORD},
+    S.RECOVERY: _ALWAYS | {A.RECOVERY_ANSWER},
+    S.RECOVERY_CHALLENGE: _ALWAYS | {A.VERIFY_FACTOR, A.RESEND_CHALLENGE},
+    S.PASSWORD_RESET: _ALWAYS | {A.RESET_PASSWORD},
+    S.LOCKED_OUT: _ALWAYS | {A.UNLOCK},
+    S.MFA_ENROLL: _ALWAYS | {A.ENROLL_FACTOR, A.SKIP},
+    S.MFA_ENROLL_ACTIVATE: _ALWAYS | {A.ACTIVATE_FACTOR, A.RESEND_ACTIVATION, A.PREVIOUS},
+    S.MFA_REQUIRED: _ALWAYS | {A.VERIFY_FACTOR},
+    S.MFA_CHALLENGE: _ALWAYS | {A.VERIFY_FACTOR, A.RESEND_CHALLENGE, A.PREVIOUS},
+    S.SUCCESS: frozenset(),  # the transaction is over: its stateToken is spent
+}
+
+
+def allowed(status: Status, action: Action) -> bool:
+    return action in ALLOWED[status]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What ``next_status`` needs to know about the user and the policies, read
+    fresh before each decision (the user may have been locked meanwhile)."""
+
+    locked: bool = False
+    password_expired: bool = False
+    days_until_password_expiry: int | None = None
+    warn_days: int = 0  # password policy age.expireWarnDays
+    required_enrollments_missing: bool = False
+    optional_enrollments_available: bool = False
+    mfa_required: bool = False  # sign-on policy asks for a factor this time
+
+
+@dataclass
+class Progress:
+    """What the transaction has established so far (lives in the transaction)."""
+
+    warn_requested: bool = False  # options.warnBeforePasswordExpired
+    warn_skipped: bool = False
+    multi_optional_enroll: bool = False  # options.multiOptionalFactorEnroll
+    enroll_skipped: bool = False
+    enrolling_factor_id: str | None = None  # an enrolment awaiting activation
+    challenged_factor_id: str | None = None  # a code sent, answer awaited
+    mfa_verified: bool = False
+    amr: list[str] = field(default_factory=list)
+
+
+def next_status(facts: Facts, progress: Progress) -> Status:
+    """The first requirement not yet met, in the order Okta's engine applies them."""
+    if facts.locked:
+        return S.LOCKED_OUT
+    if facts.password_expired:
+        return S.PASSWORD_EXPIRED
+    if _should_warn(facts, progress):
+        return S.PASSWORD_WARN
+    if progress.enrolling_factor_id is not None:
+        return S.MFA_ENROLL_ACTIVATE
+    if facts.required_enrollments_missing:
+        return S.MFA_ENROLL
+    if (
+        progress.multi_optional_enroll
+        and facts.optional_enrollments_available
+        and not progress.enroll_skipped
+    ):
+        return S.MFA_ENROLL
+    if facts.mfa_required and not progress.mfa_verified:
+        return S.MFA_CHALLENGE if progress.challenged_factor_id else S.MFA_REQUIRED
+    return S.SUCCESS
+
+
+def _should_warn(facts: Facts, progress: Progress) -> bool:
+    days = facts.days_until_password_expiry
+    return (
+        progress.warn_requested
+        and not progress.warn_skipped
+        and days is not None
+        and facts.warn_days > 0
+        and days <= facts.warn_days
+    )

@@ -1,0 +1,1 @@
+"""Use cases. Each module owns one family; all take a :class:`Context`."""

@@ -1,0 +1,216 @@
+"""Proving a factor: activation, verification, and delivered codes.
+
+One function per step of Okta's reference: ``activate`` (``passCode``),
+``verify`` (``passCode`` or ``answer``; for SMS, call and e-mail without a
+``passCode`` it sends a fresh code and answers CHALLENGE) and ``resend``.
+Which check a factor needs is looked up in ``CHECKS`` by its verification kind.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from app.delivery import DeliveryError, Message
+from app.domain.errors import ApiError, NotFound, ValidationFailed
+from app.domain.factors import Factor, FactorStatus, Verification, sent_code, totp
+from app.domain.passwords import normalise_answer
+from app.domain.users import User, UserStatus
+from app.services.context import Context
+from app.services.users import find_user
+from app.store import UnitOfWork
+
+log = logging.getLogger("portcullis.factors")
+PASSCODE_MISMATCH = "Your passcode doesn't match our records. Please try again."
+ANSWER_MISMATCH = "Your answer doesn't match our records. Please try again."
+#: Per channel: the Okta code for "sent too recently".
+THROTTLE_ERRORS = {"sms": "E0000109", "call": "E0000113", "email": "E0000118"}
+MAX_TOKEN_LIFETIME = 86400
+
+
+class FactorResult(StrEnum):
+    SUCCESS = "SUCCESS"
+    CHALLENGE = "CHALLENGE"
+    WAITING = "WAITING"
+
+
+def _load(uow: UnitOfWork, user_id: str, factor_id: str) -> tuple[User, Factor]:
+    """The user's factor; a suspended or deactivated user's factors prove nothing."""
+    user = find_user(uow, user_id)
+    if user.status in (UserStatus.SUSPENDED, UserStatus.DEPROVISIONED):
+        raise ApiError("E0000038")
+    factor = uow.factors.get(user.id, factor_id)
+    if factor is None:
+        raise NotFound(factor_id, "UserFactor")
+    return user, factor
+
+
+# ---- checks ---------------------------------------------------------------------------
+
+
+def _check_totp(ctx: Context, factor: Factor, passcode: str) -> None:
+    params = totp.TotpParameters(skew=ctx.settings.totp_skew_steps)
+    step = None
+    if factor.secret is not None:  # None: sealed with a key no longer configured
+        step = totp.verify(factor.secret, passcode, ctx.clock(), params)
+    if step is None:
+        raise ApiError("E0000068", causes=[PASSCODE_MISMATCH])
+    window = (2 * params.skew + 2) * params.step
+    if not ctx.stores.factor_codes.claim_step(factor.id, step, window):
+        raise ApiError("E0000082")
+
+
+def _check_sent_code(ctx: Context, factor: Factor, passcode: str) -> None:
+    key = ctx.settings.secret_key
+    candidate = sent_code.digest(key, factor.id, passcode.strip())
+    now = ctx.clock().timestamp()
+    if not ctx.stores.factor_codes.use_code(
+        factor.id, candidate, ctx.settings.otp_max_attempts, now
+    ):
+        raise ApiError("E0000068", causes=[PASSCODE_MISMATCH])
+
+
+def _check_answer(ctx: Context, factor: Factor, answer: str) -> None:
+    matches, _ = ctx.hasher.verify(factor.secret or "", normalise_answer(answer))
+    if not matches:
+        raise ApiError("E0000068", causes=[ANSWER_MISMATCH])
+
+
+CHECKS: dict[Verification, Callable[[Context, Factor, str], None]] = {
+    Verification.TOTP: _check_totp,
+    Verification.SENT_CODE: _check_sent_code,
+    Verification.ANSWER: _check_answer,
+}
+
+
+def _required(value: str | None, field: str) -> str:
+    if not value or not value.strip():
+        raise ValidationFailed(field, [f"{field}: The field cannot be left blank"])
+    return value
+
+
+# ---- delivered codes ---------------------------------------------------------------------
+
+
+def _lifetime(ctx: Context, requested: int | None) -> int:
+    if requested is None:
+        return ctx.settings.otp_lifetime
+    if not 1 <= requested <= MAX_TOKEN_LIFETIME:
+        raise ValidationFailed(
+            "tokenLifetimeSeconds", [f"tokenLifetimeSeconds: must be 1 to {MAX_TOKEN_LIFETIME}"]
+        )
+    return requested
+
+
+def _message(ctx: Context, factor: Factor, code: str, lifetime: int) -> Message:
+    settings = ctx.settings
+    channel = factor.kind.channel or "sms"
+    if channel == "email":
+        body = settings.email_template.replace("{minutes}", str(max(lifetime // 60, 1)))
+        return Message(
+            "email",
+            factor.profile["email"],
+            sent_code.render(settings.email_subject, code, settings.org_name),
+            sent_code.render(body, code, settings.org_name),
+        )
+    if channel == "call":
+        return Message(
+            "call", factor.profile["phoneNumber"], "verification call", sent_code.spoken(code)
+        )
+    return Message(
+        "sms",
+        factor.profile["phoneNumber"],
+        "verification code",
+        sent_code.render(settings.sms_template, code, settings.org_name),
+    )
+
+
+def send_code(ctx: Context, factor: Factor, token_lifetime: int | None = None) -> None:
+    """Deliver a fresh code (the only valid one from now on), throttled per destination."""
+    lifetime = _lifetime(ctx, token_lifetime)
+    channel = factor.kind.channel or "sms"
+    destination = factor.profile.get("phoneNumber") or factor.profile.get("email") or ""
+    codes = ctx.stores.factor_codes
+    now = ctx.clock().timestamp()
+    wait = codes.throttle(channel, destination, ctx.settings.otp_resend_after, now)
+    if wait is not None:
+        raise ApiError(
+            THROTTLE_ERRORS[channel], detail=str(wait), headers={"Retry-After": str(wait)}
+        )
+    code = sent_code.new_code()
+    digest = sent_code.digest(ctx.settings.secret_key, factor.id, code)
+    codes.store_code(factor.id, digest, lifetime, now)
+    try:
+        ctx.delivery.send(_message(ctx, factor, code, lifetime))
+    except DeliveryError as exc:
+        log.warning("delivery of a %s code to %s failed: %s", channel, destination, exc)
+        codes.forget(factor.id)
+        codes.release_throttle(channel, destination)
+        if exc.invalid_recipient and channel == "email":
+            raise ValidationFailed("email", ["email: The address cannot receive e-mail."]) from exc
+        if exc.invalid_recipient:
+            raise ApiError("E0000098") from exc
+        raise ApiError(
+            "E0000009",
+            summary="The verification code could not be delivered. Try again later.",
+            status=502,
+        ) from exc
+
+
+# ---- the use cases ---------------------------------------------------------------------------
+
+
+def activate(
+    ctx: Context, user_id: str, factor_id: str, passcode: str | None
+) -> tuple[User, Factor]:
+    """``POST …/factors/{fid}/lifecycle/activate`` with the first code."""
+    with ctx.stores.unit_of_work() as uow:
+        user, factor = _load(uow, user_id, factor_id)
+        if factor.active:
+            raise ValidationFailed("factor", ["factor: The factor is already active"])
+        CHECKS[factor.kind.verification](ctx, factor, _required(passcode, "passCode"))
+        factor.status = FactorStatus.ACTIVE
+        factor.last_updated = ctx.clock()
+        uow.factors.save(factor)
+        return user, factor
+
+
+def resend(
+    ctx: Context, user_id: str, factor_id: str, token_lifetime: int | None = None
+) -> tuple[User, Factor]:
+    """A new code for a factor still pending activation (SMS, call, e-mail)."""
+    with ctx.stores.unit_of_work() as uow:
+        user, factor = _load(uow, user_id, factor_id)
+    if factor.kind.verification != Verification.SENT_CODE or factor.active:
+        raise ValidationFailed(
+            "factor", ["factor: Only a pending SMS, call or email factor can be resent"]
+        )
+    send_code(ctx, factor, token_lifetime)
+    return user, factor
+
+
+def verify(
+    ctx: Context,
+    user_id: str,
+    factor_id: str,
+    body: dict[str, Any],
+    token_lifetime: int | None = None,
+) -> tuple[User, Factor, FactorResult]:
+    """``POST …/factors/{fid}/verify``: SUCCESS, or CHALLENGE after sending a code."""
+    with ctx.stores.unit_of_work() as uow:
+        user, factor = _load(uow, user_id, factor_id)
+    if not factor.active:
+        raise ValidationFailed(
+            "factor", ["factor: The factor is not active; activate it with its first code"]
+        )
+    kind = factor.kind
+    if kind.verification == Verification.ANSWER:
+        _check_answer(ctx, factor, _required(body.get("answer"), "answer"))
+    elif kind.verification == Verification.SENT_CODE and not body.get("passCode"):
+        send_code(ctx, factor, token_lifetime)
+        return user, factor, FactorResult.CHALLENGE
+    else:
+        CHECKS[kind.verification](ctx, factor, _required(body.get("passCode"), "passCode"))
+    return user, factor, FactorResult.SUCCESS

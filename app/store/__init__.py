@@ -1,0 +1,58 @@
+"""Persistence: SQL repositories and Redis stores behind plain Python objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import redis
+from sqlalchemy.orm import Session
+
+from app.domain.secret_box import SecretBox
+from app.store.api_tokens import ApiKeyRepository, ApiTokenRepository
+from app.store.db import Database
+from app.store.factor_codes import FactorCodes
+from app.store.factors import FactorRepository
+from app.store.groups import GroupRepository
+from app.store.one_time_tokens import OneTimeTokens
+from app.store.users import UserRepository
+from app.store.workos import WorkosChallenges, WorkosFactorRepository
+
+
+@dataclass
+class UnitOfWork:
+    """The repositories of one SQL transaction."""
+
+    session: Session
+    users: UserRepository
+    groups: GroupRepository
+    api_tokens: ApiTokenRepository
+    factors: FactorRepository
+    api_keys: ApiKeyRepository
+    workos_factors: WorkosFactorRepository
+
+
+class Stores:
+    """Everything a service needs to reach state: SQL and Redis."""
+
+    def __init__(self, database: Database, redis_client: redis.Redis, box: SecretBox) -> None:
+        self.database = database
+        self.redis = redis_client
+        self.box = box
+        self.one_time_tokens = OneTimeTokens(redis_client)
+        self.factor_codes = FactorCodes(redis_client)
+        self.workos_challenges = WorkosChallenges(redis_client)
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
+        with self.database.session() as session:
+            yield UnitOfWork(
+                session=session,
+                users=UserRepository(session),
+                groups=GroupRepository(session),
+                api_tokens=ApiTokenRepository(session),
+                factors=FactorRepository(session, self.box),
+                api_keys=ApiKeyRepository(session),
+                workos_factors=WorkosFactorRepository(session, self.box),
+            )

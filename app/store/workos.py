@@ -1,0 +1,146 @@
+"""Storage of the WorkOS-style MFA API: factors in SQL (TOTP secrets sealed),
+challenges in Redis."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+
+import redis
+from redis.exceptions import WatchError
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from app.domain.secret_box import SecretBox, SecretBoxError
+from app.domain.workos_mfa import Challenge, WorkosFactor
+from app.store.db import flush_unique
+from app.store.models import WorkosFactorRow
+from app.store.users import _aware
+
+log = logging.getLogger("portcullis.store")
+
+#: How long a challenge record is kept (an expired one still answers "expired").
+CHALLENGE_RETENTION_SECONDS = 24 * 3600
+
+
+class WorkosFactorRepository:
+    def __init__(self, session: Session, box: SecretBox) -> None:
+        self.session = session
+        self.box = box
+
+    def add(self, factor: WorkosFactor) -> None:
+        sealed = None
+        if factor.secret is not None:
+            sealed = self.box.seal(factor.secret.encode(), factor.id.encode())
+        self.session.add(
+            WorkosFactorRow(
+                id=factor.id,
+                type=factor.type,
+                user_id=factor.user_id,
+                totp_issuer=factor.totp_issuer,
+                totp_user=factor.totp_user,
+                phone_number=factor.phone_number,
+                secret_sealed=sealed,
+                created=factor.created,
+                last_updated=factor.last_updated,
+            )
+        )
+        flush_unique(self.session)
+
+    def get(self, factor_id: str) -> WorkosFactor | None:
+        row = self.session.get(WorkosFactorRow, factor_id)
+        if row is None:
+            return None
+        secret = None
+        if row.secret_sealed is not None:
+            try:
+                secret = self.box.open(row.secret_sealed, row.id.encode()).decode()
+            except SecretBoxError:  # its key is gone: readable and deletable, never valid
+                log.error("factor %s: secret cannot be opened with ENCRYPTION_KEY", row.id)
+        return WorkosFactor(
+            id=row.id,
+            type=row.type,
+            created=_aware(row.created),  # type: ignore[arg-type]
+            last_updated=_aware(row.last_updated),  # type: ignore[arg-type]
+            user_id=row.user_id,
+            totp_issuer=row.totp_issuer,
+            totp_user=row.totp_user,
+            phone_number=row.phone_number,
+            secret=secret,
+        )
+
+    def delete(self, factor_id: str) -> None:
+        self.session.execute(delete(WorkosFactorRow).where(WorkosFactorRow.id == factor_id))
+
+
+def _dump(challenge: Challenge) -> str:
+    return json.dumps(
+        {
+            "id": challenge.id,
+            "factor_id": challenge.factor_id,
+            "created": challenge.created.isoformat(),
+            "updated": challenge.updated.isoformat(),
+            "expires": challenge.expires.isoformat() if challenge.expires else None,
+            "verified": challenge.verified,
+        }
+    )
+
+
+def _load(raw: str) -> Challenge:
+    data = json.loads(raw)
+    return Challenge(
+        id=data["id"],
+        factor_id=data["factor_id"],
+        created=datetime.fromisoformat(data["created"]),
+        updated=datetime.fromisoformat(data["updated"]),
+        expires=datetime.fromisoformat(data["expires"]) if data["expires"] else None,
+        verified=bool(data["verified"]),
+    )
+
+
+class WorkosChallenges:
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+
+    @staticmethod
+    def _key(challenge_id: str) -> str:
+        return f"workos:challenge:{{{challenge_id}}}"
+
+    def add(self, challenge: Challenge) -> None:
+        self.redis.set(self._key(challenge.id), _dump(challenge), ex=CHALLENGE_RETENTION_SECONDS)
+
+    def get(self, challenge_id: str) -> Challenge | None:
+        raw = self.redis.get(self._key(challenge_id))
+        return _load(str(raw)) if raw is not None else None
+
+    def mark_verified(self, challenge_id: str, now: datetime) -> bool:
+        """Set ``verified`` once: True for the one caller that flipped it."""
+        key = self._key(challenge_id)
+        with self.redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    if raw is None:
+                        pipe.reset()
+                        return False
+                    challenge = _load(str(raw))
+                    if challenge.verified:
+                        pipe.reset()
+                        return False
+                    challenge.verified, challenge.updated = True, now
+                    pipe.multi()
+                    pipe.set(key, _dump(challenge), keepttl=True)
+                    pipe.execute()
+                    return True
+                except WatchError:
+                    continue
+
+    def count_attempt(self, challenge_id: str) -> int:
+        """Count one verification attempt of a challenge; returns the total so far."""
+        key = self._key(challenge_id) + ":attempts"
+        pipe = self.redis.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, CHALLENGE_RETENTION_SECONDS)
+        return int(pipe.execute()[0])

@@ -1,0 +1,557 @@
+"""Build the Postman collection (postman/portcullis.postman_collection.json).
+
+The collection is data, so it is generated: each request below is one line
+of intent plus the checks a user would make. Run this after changing it;
+``tests/unit/test_postman_collection.py`` fails when the JSON is stale.
+
+    .venv/bin/python postman/build_collection.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "portcullis.postman_collection.json"
+
+# Pre-request script of the collection: a run id that keeps logins unique.
+COLLECTION_PRE_REQUEST = """
+if (!pm.collectionVariables.get('runId')) {
+  pm.collectionVariables.set('runId', Date.now().toString(36));
+}
+"""
+
+# A TOTP code (RFC 6238, HMAC-SHA1, 6 digits, 30 s) from the enrolled shared
+# secret, computed in the request's pre-request script with crypto-js.
+TOTP_CODE = r"""
+const cryptoJs = require('crypto-js');
+const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+let bits = '';
+for (const c of pm.collectionVariables.get('totpSecret').replace(/=+$/, '')) {
+  bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+}
+let key = '';
+for (let i = 0; i + 8 <= bits.length; i += 8) {
+  key += parseInt(bits.substr(i, 8), 2).toString(16).padStart(2, '0');
+}
+const step = Math.floor(Date.now() / 1000 / 30) + OFFSET;
+const hmac = cryptoJs.HmacSHA1(cryptoJs.enc.Hex.parse(step.toString(16).padStart(16, '0')),
+                               cryptoJs.enc.Hex.parse(key)).toString();
+const offset = parseInt(hmac.slice(-1), 16);
+const binary = parseInt(hmac.substr(offset * 2, 8), 16) & 0x7fffffff;
+pm.collectionVariables.set('totpCode', (binary % 1000000).toString().padStart(6, '0'));
+"""
+
+
+def expect_status(code: int) -> str:
+    return f"pm.test('status {code}', () => pm.response.to.have.status({code}));\n"
+
+
+def expect_error(code: int, error: str) -> str:
+    return expect_status(code) + (
+        f"pm.test('errorCode {error}', () => {{\n"
+        f"  const body = pm.response.json();\n"
+        f"  pm.expect(body.errorCode).to.eql('{error}');\n"
+        f"  pm.expect(body).to.have.keys('errorCode', 'errorSummary', 'errorLink', 'errorId',"
+        f" 'errorCauses');\n}});\n"
+    )
+
+
+def request(
+    name: str,
+    method: str,
+    path: str,
+    tests: str,
+    body: Any = None,
+    *,
+    raw_body: str | None = None,
+    auth: bool = True,
+    pre: str = "",
+    bearer: bool = False,
+) -> dict[str, Any]:
+    headers = [{"key": "Accept", "value": "application/json"}]
+    if bearer:
+        headers.append({"key": "Authorization", "value": "Bearer {{workosApiKey}}"})
+    elif auth:
+        headers.append({"key": "Authorization", "value": "SSWS {{apiToken}}"})
+    item: dict[str, Any] = {"name": name, "event": [], "request": {"method": method}}
+    if body is not None or raw_body is not None:
+        headers.append({"key": "Content-Type", "value": "application/json"})
+        item["request"]["body"] = {
+            "mode": "raw",
+            "raw": raw_body if raw_body is not None else json.dumps(body, indent=2),
+        }
+    item["request"]["header"] = headers
+    url = "{{baseUrl}}" + path
+    base, _, query = url.partition("?")
+    item["request"]["url"] = {
+        "raw": url,
+        "host": ["{{baseUrl}}"],
+        "path": [p for p in base.replace("{{baseUrl}}", "").split("/") if p],
+    }
+    if query:
+        item["request"]["url"]["query"] = [
+            {"key": k, "value": v} for k, _, v in (pair.partition("=") for pair in query.split("&"))
+        ]
+    if pre:
+        item["event"].append({"listen": "prerequest", "script": {"exec": pre.strip().split("\n")}})
+    item["event"].append({"listen": "test", "script": {"exec": tests.strip().split("\n")}})
+    return item
+
+
+def folder(name: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"name": name, "item": items}
+
+
+PROFILE = {
+    "firstName": "Isaac",
+    "lastName": "Brock",
+    "email": "isaac.brock.{{runId}}@example.com",
+    "login": "isaac.brock.{{runId}}@example.com",
+    "mobilePhone": "+1 505 269 4259",
+}
+USER = "/api/v1/users/{{userId}}"
+
+USERS = folder(
+    "Users",
+    [
+        request(
+            "Create User with Password",
+            "POST",
+            "/api/v1/users?activate=true",
+            expect_status(200)
+            + """
+const user = pm.response.json();
+pm.test('an active 00u user, no hash shown', () => {
+  pm.expect(user.id).to.match(/^00u[A-Za-z0-9]{17}$/);
+  pm.expect(user.status).to.eql('ACTIVE');
+  pm.expect(user.credentials.password).to.eql({});
+  pm.expect(user._links.suspend.method).to.eql('POST');
+});
+pm.collectionVariables.set('userId', user.id);
+pm.collectionVariables.set('userLogin', user.profile.login);
+""",
+            {"profile": PROFILE, "credentials": {"password": {"value": "Sup3r-Secret-Phrase"}}},
+            pre="pm.collectionVariables.set('runId', Date.now().toString(36));",
+        ),
+        request(
+            "Create User without Credentials",
+            "POST",
+            "/api/v1/users?activate=false",
+            expect_status(200)
+            + """
+const user = pm.response.json();
+pm.test('a STAGED user that can be activated', () => {
+  pm.expect(user.status).to.eql('STAGED');
+  pm.expect(user._links).to.have.property('activate');
+  pm.expect(user.credentials).to.not.have.property('password');
+});
+pm.collectionVariables.set('stagedUserId', user.id);
+""",
+            {
+                "profile": {
+                    "firstName": "Ada",
+                    "lastName": "Lovelace",
+                    "email": "ada.{{runId}}@example.com",
+                    "login": "ada.{{runId}}@example.com",
+                }
+            },
+        ),
+        request(
+            "Get User by id",
+            "GET",
+            USER,
+            expect_status(200)
+            + """
+pm.test('the same user', () => pm.expect(pm.response.json().id).to.eql(pm.collectionVariables.get('userId')));
+""",
+        ),
+        request(
+            "Get User by login",
+            "GET",
+            "/api/v1/users/{{userLogin}}",
+            expect_status(200)
+            + """
+pm.test('found by login', () => pm.expect(pm.response.json().id).to.eql(pm.collectionVariables.get('userId')));
+""",
+        ),
+        request(
+            "List Users",
+            "GET",
+            "/api/v1/users?limit=2",
+            expect_status(200)
+            + """
+pm.test('at most 2 users and a Link header', () => {
+  pm.expect(pm.response.json().length).to.be.at.most(2);
+  pm.expect(pm.response.headers.get('Link')).to.include('rel="self"');
+});
+""",
+        ),
+        request(
+            "List Users with a filter",
+            "GET",
+            '/api/v1/users?filter=status eq "ACTIVE"&limit=200',
+            expect_status(200)
+            + """
+pm.test('only ACTIVE users', () => {
+  const users = pm.response.json();
+  pm.expect(users.length).to.be.above(0);
+  users.forEach(u => pm.expect(u.status).to.eql('ACTIVE'));
+});
+""",
+        ),
+        request(
+            "Update User (partial)",
+            "POST",
+            USER,
+            expect_status(200)
+            + """
+const user = pm.response.json();
+pm.test('firstName changed, the rest kept', () => {
+  pm.expect(user.profile.firstName).to.eql('Zac');
+  pm.expect(user.profile.mobilePhone).to.eql('+1 505 269 4259');
+});
+""",
+            {"profile": {"firstName": "Zac"}},
+        ),
+        request(
+            "Update User (full)",
+            "PUT",
+            USER,
+            expect_status(200)
+            + """
+pm.test('profile replaced', () => pm.expect(pm.response.json().profile).to.not.have.property('mobilePhone'));
+""",
+            {"profile": {k: v for k, v in PROFILE.items() if k != "mobilePhone"}},
+        ),
+        request("Suspend User", "POST", USER + "/lifecycle/suspend", expect_status(200)),
+        request(
+            "Get suspended User",
+            "GET",
+            USER,
+            expect_status(200)
+            + """
+pm.test('SUSPENDED, with an unsuspend link', () => {
+  pm.expect(pm.response.json().status).to.eql('SUSPENDED');
+  pm.expect(pm.response.json()._links).to.have.property('unsuspend');
+});
+""",
+        ),
+        request("Unsuspend User", "POST", USER + "/lifecycle/unsuspend", expect_status(200)),
+        request(
+            "Get unsuspended User",
+            "GET",
+            USER,
+            expect_status(200)
+            + """
+pm.test('ACTIVE again', () => pm.expect(pm.response.json().status).to.eql('ACTIVE'));
+""",
+        ),
+        request(
+            "Activate staged User (sendEmail=false)",
+            "POST",
+            "/api/v1/users/{{stagedUserId}}/lifecycle/activate?sendEmail=false",
+            expect_status(200)
+            + """
+pm.test('an activation URL and token', () => {
+  const body = pm.response.json();
+  pm.expect(body.activationUrl).to.include(body.activationToken);
+});
+""",
+        ),
+        request(
+            "Error: no API token", "GET", "/api/v1/users", expect_error(401, "E0000011"), auth=False
+        ),
+        request(
+            "Error: malformed JSON",
+            "POST",
+            "/api/v1/users",
+            expect_error(400, "E0000003"),
+            raw_body='{"profile": {',
+        ),
+        request(
+            "Error: weak password",
+            "POST",
+            "/api/v1/users",
+            expect_error(400, "E0000001")
+            + """
+pm.test('a cause per unmet rule', () => pm.expect(pm.response.json().errorCauses.length).to.be.above(1));
+""",
+            {
+                "profile": {
+                    **PROFILE,
+                    "login": "weak.{{runId}}@example.com",
+                    "email": "weak.{{runId}}@example.com",
+                },
+                "credentials": {"password": {"value": "weak"}},
+            },
+        ),
+        request(
+            "Error: duplicate login",
+            "POST",
+            "/api/v1/users",
+            expect_error(400, "E0000001")
+            + """
+pm.test('login already exists', () => pm.expect(pm.response.json().errorCauses[0].errorSummary).to.include('already exists'));
+""",
+            {"profile": PROFILE},
+        ),
+    ],
+)
+
+GROUP = "/api/v1/groups/{{groupId}}"
+GROUPS = folder(
+    "Groups",
+    [
+        request(
+            "Create Group",
+            "POST",
+            "/api/v1/groups",
+            expect_status(200)
+            + """
+const group = pm.response.json();
+pm.test('an OKTA_GROUP 00g group', () => {
+  pm.expect(group.id).to.match(/^00g/);
+  pm.expect(group.type).to.eql('OKTA_GROUP');
+});
+pm.collectionVariables.set('groupId', group.id);
+""",
+            {"profile": {"name": "West Coast {{runId}}", "description": "Postman run"}},
+        ),
+        request("Add User to Group", "PUT", GROUP + "/users/{{userId}}", expect_status(204)),
+        request(
+            "List Group Members",
+            "GET",
+            GROUP + "/users",
+            expect_status(200)
+            + """
+pm.test('the user is a member', () => pm.expect(pm.response.json().map(u => u.id)).to.include(pm.collectionVariables.get('userId')));
+""",
+        ),
+        request(
+            "List User's Groups",
+            "GET",
+            USER + "/groups",
+            expect_status(200)
+            + """
+pm.test('Everyone and the new group', () => {
+  const names = pm.response.json().map(g => g.profile.name);
+  pm.expect(names).to.include('Everyone');
+  pm.expect(names.length).to.eql(2);
+});
+""",
+        ),
+        request(
+            "Remove User from Group", "DELETE", GROUP + "/users/{{userId}}", expect_status(204)
+        ),
+        request("Delete Group", "DELETE", GROUP, expect_status(204)),
+        request("Get deleted Group", "GET", GROUP, expect_error(404, "E0000007")),
+    ],
+)
+
+FACTOR = USER + "/factors/{{factorId}}"
+FACTORS = folder(
+    "Factors",
+    [
+        request(
+            "Enroll Google Authenticator Factor",
+            "POST",
+            USER + "/factors",
+            expect_status(200)
+            + """
+const factor = pm.response.json();
+pm.test('pending, with the shared secret and a QR code link', () => {
+  pm.expect(factor.id).to.match(/^uft/);
+  pm.expect(factor.status).to.eql('PENDING_ACTIVATION');
+  pm.expect(factor._embedded.activation.factorResult).to.eql('WAITING');
+  pm.expect(factor._embedded.activation._links.qrcode.type).to.eql('image/png');
+});
+pm.collectionVariables.set('factorId', factor.id);
+pm.collectionVariables.set('totpSecret', factor._embedded.activation.sharedSecret);
+pm.collectionVariables.set('qrUrl', factor._embedded.activation._links.qrcode.href);
+""",
+            {"factorType": "token:software:totp", "provider": "GOOGLE"},
+        ),
+        {
+            **request(
+                "Get QR code (no token needed)",
+                "GET",
+                "",
+                expect_status(200)
+                + """
+pm.test('a PNG', () => pm.expect(pm.response.headers.get('Content-Type')).to.eql('image/png'));
+""",
+                auth=False,
+            ),
+            "request": {"method": "GET", "header": [], "url": "{{qrUrl}}"},
+        },
+        request(
+            "Activate TOTP Factor",
+            "POST",
+            FACTOR + "/lifecycle/activate",
+            expect_status(200)
+            + """
+pm.test('ACTIVE, secret gone', () => {
+  pm.expect(pm.response.json().status).to.eql('ACTIVE');
+  pm.expect(pm.response.json()).to.not.have.property('_embedded');
+});
+""",
+            {"passCode": "{{totpCode}}"},
+            pre=TOTP_CODE.replace("OFFSET", "0"),
+        ),
+        request(
+            "Verify TOTP Factor",
+            "POST",
+            FACTOR + "/verify",
+            expect_status(200)
+            + """
+pm.test('factorResult SUCCESS', () => pm.expect(pm.response.json().factorResult).to.eql('SUCCESS'));
+""",
+            {"passCode": "{{totpCode}}"},
+            pre=TOTP_CODE.replace("OFFSET", "1"),
+        ),
+        request(
+            "Verify the same code again (replay)",
+            "POST",
+            FACTOR + "/verify",
+            expect_error(403, "E0000082"),
+            {"passCode": "{{totpCode}}"},
+        ),
+        request(
+            "Verify a wrong code",
+            "POST",
+            FACTOR + "/verify",
+            expect_error(403, "E0000068"),
+            {"passCode": "000000"},
+        ),
+        request(
+            "List Factors",
+            "GET",
+            USER + "/factors",
+            expect_status(200)
+            + """
+pm.test('the secret is never shown again', () => pm.expect(pm.response.text()).to.not.include(pm.collectionVariables.get('totpSecret')));
+""",
+        ),
+    ],
+)
+
+WORKOS = folder(
+    "WorkOS MFA",
+    [
+        request(
+            "(1) Create the Authentication Factor",
+            "POST",
+            "/auth/factors/enroll",
+            expect_status(201)
+            + """
+const factor = pm.response.json();
+pm.test('an authentication_factor with the TOTP secret and a QR code', () => {
+  pm.expect(factor.object).to.eql('authentication_factor');
+  pm.expect(factor.id).to.match(/^auth_factor_[0-9A-Z]{26}$/);
+  pm.expect(factor.totp.qr_code).to.match(/^data:image\\/png;base64,/);
+  pm.expect(factor.totp.uri).to.include('otpauth://totp/');
+});
+pm.collectionVariables.set('workosFactorId', factor.id);
+pm.collectionVariables.set('totpSecret', factor.totp.secret);
+""",
+            {"type": "totp", "totp_issuer": "Foo Corp", "totp_user": "alan@foo-corp.com"},
+            bearer=True,
+        ),
+        request(
+            "(2) Challenge the Authentication Factor",
+            "POST",
+            "/auth/factors/{{workosFactorId}}/challenge",
+            expect_status(201)
+            + """
+const challenge = pm.response.json();
+pm.test('an authentication_challenge of that factor', () => {
+  pm.expect(challenge.object).to.eql('authentication_challenge');
+  pm.expect(challenge.authentication_factor_id).to.eql(pm.collectionVariables.get('workosFactorId'));
+});
+pm.collectionVariables.set('workosChallengeId', challenge.id);
+""",
+            {},
+            bearer=True,
+        ),
+        request(
+            "(3) Verify the Challenge",
+            "POST",
+            "/auth/challenges/{{workosChallengeId}}/verify",
+            expect_status(200)
+            + """
+pm.test('valid', () => {
+  pm.expect(pm.response.json().valid).to.eql(true);
+  pm.expect(pm.response.json().challenge.id).to.eql(pm.collectionVariables.get('workosChallengeId'));
+});
+""",
+            {"code": "{{totpCode}}"},
+            bearer=True,
+            pre=TOTP_CODE.replace("OFFSET", "0"),
+        ),
+        request(
+            "Verify the Challenge again (already verified)",
+            "POST",
+            "/auth/challenges/{{workosChallengeId}}/verify",
+            expect_status(422)
+            + """
+pm.test('authentication_challenge_previously_verified', () => pm.expect(pm.response.json().code).to.eql('authentication_challenge_previously_verified'));
+""",
+            {"code": "{{totpCode}}"},
+            bearer=True,
+        ),
+        request(
+            "Error: no API key",
+            "POST",
+            "/auth/factors/enroll",
+            expect_status(401),
+            {"type": "totp"},
+            auth=False,
+        ),
+    ],
+)
+
+CLEANUP = folder(
+    "Cleanup",
+    [
+        request("Delete User (deactivates)", "DELETE", USER, expect_status(204)),
+        request(
+            "Get deactivated User",
+            "GET",
+            USER,
+            expect_status(200)
+            + """
+pm.test('DEPROVISIONED', () => pm.expect(pm.response.json().status).to.eql('DEPROVISIONED'));
+""",
+        ),
+        request("Delete User (deletes)", "DELETE", USER, expect_status(204)),
+        request("Get deleted User", "GET", USER, expect_error(404, "E0000007")),
+    ],
+)
+
+
+def collection() -> dict[str, Any]:
+    return {
+        "info": {
+            "name": "Portcullis",
+            "description": "Okta-compatible admin APIs of Portcullis: Users, Groups, Factors. "
+            "Set baseUrl and apiToken (instance/admin-token) in the environment.",
+            "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json",
+        },
+        "event": [
+            {"listen": "prerequest", "script": {"exec": COLLECTION_PRE_REQUEST.strip().split("\n")}}
+        ],
+        "variable": [{"key": "runId", "value": ""}],
+        "item": [USERS, GROUPS, FACTORS, WORKOS, CLEANUP],
+    }
+
+
+def render() -> str:
+    return json.dumps(collection(), indent=2) + "\n"
+
+
+if __name__ == "__main__":
+    OUT.write_text(render())
+    print(f"wrote {OUT}")

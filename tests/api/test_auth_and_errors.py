@@ -1,0 +1,126 @@
+"""SSWS authentication, the error object for every failure, health and OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.services import api_tokens
+
+ADMIN_ROUTES = [
+    ("GET", "/api/v1/users"),
+    ("POST", "/api/v1/users"),
+    ("GET", "/api/v1/users/00uanything"),
+    ("POST", "/api/v1/users/00uanything/lifecycle/suspend"),
+    ("GET", "/api/v1/groups"),
+    ("DELETE", "/api/v1/groups/00ganything/users/00uanything"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ADMIN_ROUTES)
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "SSWS", "SSWS ", "Bearer 00abc", "SSWS not-a-token", "ssws lowercase"],
+)
+def test_admin_apis_need_a_valid_token(
+    anonymous: Any, method: str, path: str, header: str | None
+) -> None:
+    headers = {} if header is None else {"Authorization": header}
+    r = anonymous.request(method, path, headers=headers, json={})
+    assert r.status_code == 401
+    assert r.get_json()["errorCode"] == "E0000011"
+    assert r.get_json()["errorSummary"] == "Invalid token provided"
+
+
+def test_revoked_token_stops_working(app: Any, ctx: Any, anonymous: Any) -> None:
+    token, value = api_tokens.create_token(ctx, "temp")
+    headers = {"Authorization": f"SSWS {value}"}
+    assert anonymous.get("/api/v1/users", headers=headers).status_code == 200
+    assert api_tokens.revoke_token(ctx, token.id)
+    r = anonymous.get("/api/v1/users", headers=headers)
+    assert r.status_code == 401 and r.get_json()["errorCode"] == "E0000011"
+
+
+def test_token_use_is_recorded_and_listing_never_shows_the_secret(ctx: Any, api: Any) -> None:
+    api.get("/api/v1/users")
+    (token,) = api_tokens.list_tokens(ctx)
+    assert token.last_used is not None
+    assert api.token.endswith(token.token_window)
+    assert not hasattr(token, "token_hash")
+
+
+def test_wrong_method_is_405_e0000022(api: Any) -> None:
+    r = api.request("PATCH", "/api/v1/users")
+    assert r.status_code == 405
+    assert r.get_json()["errorCode"] == "E0000022"
+
+
+def test_unknown_path_is_json_404(api: Any) -> None:
+    r = api.get("/api/v1/nothing-here")
+    assert r.status_code == 404
+    assert r.get_json()["errorCode"] == "E0000007"
+
+
+def test_unexpected_errors_are_e0000009_json(app: Any, api: Any, monkeypatch: Any) -> None:
+    from app.services import users
+
+    def boom(*_a: Any, **_k: Any) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(users, "get_user", boom)
+    r = api.get("/api/v1/users/anyone")
+    assert r.status_code == 500
+    assert r.get_json()["errorCode"] == "E0000009"
+    assert "kaboom" not in r.get_data(as_text=True)
+
+
+def test_error_ids_are_unique(api: Any) -> None:
+    a = api.get("/api/v1/users/00unope").get_json()["errorId"]
+    b = api.get("/api/v1/users/00unope").get_json()["errorId"]
+    assert a != b and a.startswith("oae")
+
+
+def test_healthz_ok(anonymous: Any) -> None:
+    r = anonymous.get("/healthz")
+    assert r.status_code == 200
+    assert r.get_json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+
+
+def test_healthz_names_what_failed(anonymous: Any, ctx: Any, monkeypatch: Any) -> None:
+    def down() -> None:
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(ctx.stores.redis, "ping", down)
+    r = anonymous.get("/healthz")
+    assert r.status_code == 503
+    assert r.get_json()["checks"] == {"database": "ok", "redis": "failed: ConnectionError"}
+
+
+def test_openapi_and_swagger_ui(anonymous: Any) -> None:
+    spec = anonymous.get("/openapi.json").get_json()
+    assert spec["info"]["title"] == "Portcullis"
+    paths = spec["paths"]
+    for path in (
+        "/api/v1/users",
+        "/api/v1/users/{user_id}/lifecycle/suspend",
+        "/api/v1/groups/{group_id}/users/{user_id}",
+        "/healthz",
+    ):
+        assert path in paths
+    assert spec["components"]["securitySchemes"]["SSWS"]["in"] == "header"
+    ui = anonymous.get("/docs")
+    assert ui.status_code == 200 and b"/docs/assets/swagger-ui-bundle.js" in ui.get_data()
+    # the UI's assets are served by Portcullis itself, so /docs works offline
+    bundle = anonymous.get("/docs/assets/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and len(bundle.get_data()) > 100_000
+    assert anonymous.get("/docs/assets/../../wsgi.py").status_code == 404
+
+
+def test_healthz_reports_an_unmigrated_database(anonymous: Any, ctx: Any) -> None:
+    from app.store import migrations
+
+    migrations.downgrade(ctx.stores.database, "base")
+    r = anonymous.get("/healthz")
+    assert r.status_code == 503
+    assert r.get_json()["checks"]["database"].startswith("failed: schema at empty")
