@@ -11,7 +11,7 @@ THREADS ?= 8
 FLASK := $(BIN)/flask --app wsgi
 export HOST PORT
 
-.PHONY: run install services test test-unit test-api test-integration postman lint format bench clean
+.PHONY: run install services test test-unit test-api test-integration postman lint format bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,11 @@ format: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+## The authn state diagram (needs Graphviz's `dot`) and the generated examples.
+docs: install
+	dot -Tsvg docs/img/authn-states.dot -o docs/img/authn-states.svg
+	$(BIN)/python scripts/authn_examples.py > docs/authn-examples.md
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache

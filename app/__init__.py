@@ -7,7 +7,7 @@ from flask import Flask
 from app.config import Settings
 from app.delivery import ChannelRouter, Delivery, Outbox, SmtpEmail
 from app.domain.clock import Clock, utc_now
-from app.domain.passwords import Hasher, PasswordPolicy
+from app.domain.passwords import Hasher
 from app.domain.secret_box import SecretBox
 from app.services.context import Context
 from app.store import Stores
@@ -56,7 +56,6 @@ def create_app(
             settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism
         ),
         delivery=delivery,
-        password_policy=PasswordPolicy(),
     )
     api.register(app)
     cli.register(app)

@@ -66,6 +66,7 @@ class Settings:
     recovery_token_ttl: int = 60 * 60
     state_token_ttl: int = 5 * 60
     session_token_ttl: int = 5 * 60
+    session_cookie_samesite: str = "Lax"  # the sid cookie: Lax, Strict or None
     # argon2id cost (argon2-cffi's RFC 9106 "low memory" profile by default).
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536

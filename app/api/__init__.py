@@ -5,7 +5,20 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from app.api import errors, factors, groups, health, users, workos_mfa
+from app.api import (
+    authn,
+    cors,
+    errors,
+    factors,
+    groups,
+    health,
+    login,
+    policies,
+    sessions,
+    trusted_origins,
+    users,
+    workos_mfa,
+)
 from app.api.schemas import OktaErrorSchema
 
 
@@ -43,6 +56,12 @@ def register(app: Flask) -> Api:
     api.spec.options["security"] = [{"SSWS": []}]
     for blueprint in (
         health.blp,
+        authn.blp,
+        sessions.blp,
+        sessions.me_blp,
+        sessions.user_sessions_blp,
+        trusted_origins.blp,
+        policies.blp,
         users.blp,
         factors.blp,
         factors.qr_blp,
@@ -50,5 +69,7 @@ def register(app: Flask) -> Api:
         workos_mfa.blp,
     ):
         api.register_blueprint(blueprint)
+    app.register_blueprint(login.blp)  # a browser page, not part of the OpenAPI document
+    cors.register(app)
     errors.register(app)
     return api

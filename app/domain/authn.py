@@ -41,8 +41,14 @@ class Action(StrEnum):
     CANCEL = "cancel"
     CHANGE_PASSWORD = "credentials/change_password"
     RESET_PASSWORD = "credentials/reset_password"
+    RECOVERY_VERIFY = "recovery/factors/{type}/verify"
+    RECOVERY_RESEND = "recovery/factors/{type}/resend"
     RECOVERY_ANSWER = "recovery/answer"
-    UNLOCK = "recovery/unlock"
+
+
+class RecoveryType(StrEnum):
+    PASSWORD = "PASSWORD"
+    UNLOCK = "UNLOCK"
 
 
 S, A = Status, Action
@@ -54,9 +60,10 @@ ALLOWED: dict[Status, frozenset[Action]] = {
     S.PASSWORD_WARN: _ALWAYS | {A.CHANGE_PASSWORD, A.SKIP},
     S.PASSWORD_EXPIRED: _ALWAYS | {A.CHANGE_PASSWORD},
     S.RECOVERY: _ALWAYS | {A.RECOVERY_ANSWER},
-    S.RECOVERY_CHALLENGE: _ALWAYS | {A.VERIFY_FACTOR, A.RESEND_CHALLENGE},
+    S.RECOVERY_CHALLENGE: _ALWAYS | {A.RECOVERY_VERIFY, A.RECOVERY_RESEND},
     S.PASSWORD_RESET: _ALWAYS | {A.RESET_PASSWORD},
-    S.LOCKED_OUT: _ALWAYS | {A.UNLOCK},
+    # LOCKED_OUT answers carry no stateToken: /authn/recovery/unlock starts anew.
+    S.LOCKED_OUT: _ALWAYS,
     S.MFA_ENROLL: _ALWAYS | {A.ENROLL_FACTOR, A.SKIP},
     S.MFA_ENROLL_ACTIVATE: _ALWAYS | {A.ACTIVATE_FACTOR, A.RESEND_ACTIVATION, A.PREVIOUS},
     S.MFA_REQUIRED: _ALWAYS | {A.VERIFY_FACTOR},
@@ -81,6 +88,8 @@ class Facts:
     required_enrollments_missing: bool = False
     optional_enrollments_available: bool = False
     mfa_required: bool = False  # sign-on policy asks for a factor this time
+    has_active_factors: bool = True  # MFA asked of a user with none: enrol one first
+    recovery_question_required: bool = False  # recovery: answer before the reset
 
 
 @dataclass
@@ -95,10 +104,17 @@ class Progress:
     challenged_factor_id: str | None = None  # a code sent, answer awaited
     mfa_verified: bool = False
     amr: list[str] = field(default_factory=list)
+    # Recovery (forgot password, unlock): the same machine, other requirements.
+    recovery_type: RecoveryType | None = None
+    recovery_verified: bool = False  # the SMS/call code or the recovery token
+    recovery_answered: bool = False
+    password_reset: bool = False
 
 
 def next_status(facts: Facts, progress: Progress) -> Status:
     """The first requirement not yet met, in the order Okta's engine applies them."""
+    if progress.recovery_type is not None:
+        return _next_recovery_status(facts, progress)
     if facts.locked:
         return S.LOCKED_OUT
     if facts.password_expired:
@@ -108,6 +124,8 @@ def next_status(facts: Facts, progress: Progress) -> Status:
     if progress.enrolling_factor_id is not None:
         return S.MFA_ENROLL_ACTIVATE
     if facts.required_enrollments_missing:
+        return S.MFA_ENROLL
+    if facts.mfa_required and not facts.has_active_factors and not progress.mfa_verified:
         return S.MFA_ENROLL
     if (
         progress.multi_optional_enroll
@@ -129,3 +147,14 @@ def _should_warn(facts: Facts, progress: Progress) -> bool:
         and facts.warn_days > 0
         and days <= facts.warn_days
     )
+
+
+def _next_recovery_status(facts: Facts, progress: Progress) -> Status:
+    """RECOVERY_CHALLENGE → RECOVERY (the question) → PASSWORD_RESET → SUCCESS."""
+    if not progress.recovery_verified:
+        return S.RECOVERY_CHALLENGE
+    if facts.recovery_question_required and not progress.recovery_answered:
+        return S.RECOVERY
+    if progress.recovery_type is RecoveryType.PASSWORD and not progress.password_reset:
+        return S.PASSWORD_RESET
+    return S.SUCCESS

@@ -21,6 +21,7 @@ class ErrorKind:
 OKTA_ERRORS: dict[str, ErrorKind] = {
     "E0000001": ErrorKind(400, "Api validation failed: {detail}"),
     "E0000003": ErrorKind(400, "The request body was not well-formed."),
+    "E0000004": ErrorKind(401, "Authentication failed"),
     "E0000005": ErrorKind(403, "Invalid session"),
     "E0000006": ErrorKind(403, "You do not have permission to perform the requested action"),
     "E0000007": ErrorKind(404, "Not found: Resource not found: {detail}"),
@@ -35,6 +36,10 @@ OKTA_ERRORS: dict[str, ErrorKind] = {
     "E0000038": ErrorKind(403, "This operation is not allowed in the user's current status."),
     "E0000047": ErrorKind(429, "API call exceeded rate limit due to too many requests."),
     "E0000068": ErrorKind(403, "Invalid Passcode/Answer"),
+    "E0000069": ErrorKind(403, "User Locked"),
+    "E0000079": ErrorKind(
+        403, "This operation is not allowed in the current authentication state."
+    ),
     "E0000080": ErrorKind(
         403,
         "The password does not meet the complexity requirements of the current password policy.",
@@ -42,6 +47,7 @@ OKTA_ERRORS: dict[str, ErrorKind] = {
     "E0000082": ErrorKind(
         403, "Each code can only be used once. Please wait for a new code and try again."
     ),
+    "E0000087": ErrorKind(403, "The recovery question answer did not match our records."),
     "E0000098": ErrorKind(400, "This phone number is invalid."),
     "E0000109": ErrorKind(
         429, "An SMS message was recently sent. Please wait {detail} seconds before trying again."

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from app.config import Settings
 from app.delivery import Delivery
 from app.domain.clock import Clock
-from app.domain.passwords import Hasher, PasswordPolicy
+from app.domain.passwords import Hasher
 from app.store import Stores
 
 
@@ -18,7 +18,6 @@ class Context:
     clock: Clock
     hasher: Hasher
     delivery: Delivery
-    password_policy: PasswordPolicy
 
     def url(self, path: str) -> str:
         """An absolute URL on this server, from ``BASE_URL``."""

@@ -7,20 +7,26 @@ password is accepted, checked or rehashed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from app.domain import passwords
 from app.domain.errors import ApiError, ValidationFailed
+from app.domain.passwords import PasswordPolicy
 from app.domain.users import RecoveryQuestion, User
+from app.services import policies
 from app.services.context import Context
+from app.store import UnitOfWork
 
 MIN_ANSWER_LENGTH = 4
 
 
-def check_policy(ctx: Context, user: User, password: str, field: str = "password") -> None:
+def check_policy(
+    complexity: PasswordPolicy, user: User, password: str, field: str = "password"
+) -> None:
     """Raise 400 E0000001 with one cause per unmet rule of the password policy."""
-    unmet = ctx.password_policy.unmet(password, user.profile)
+    unmet = complexity.unmet(password, user.profile)
     if unmet:
         raise ValidationFailed(
             field,
@@ -28,20 +34,31 @@ def check_policy(ctx: Context, user: User, password: str, field: str = "password
         )
 
 
-def _in_history(ctx: Context, user: User, password: str) -> bool:
+def _in_history(ctx: Context, complexity: PasswordPolicy, user: User, password: str) -> bool:
     # historyCount counts the current password too, as Okta's policy does.
     current = [user.password_hash] if user.password_hash else []
-    recent = (current + user.password_history)[: ctx.password_policy.history_count]
+    recent = (current + user.password_history)[: complexity.history_count]
     return any(ctx.hasher.verify(old, password)[0] for old in recent)
 
 
-def set_password(ctx: Context, user: User, password: str, *, check_history: bool = True) -> None:
-    """Check ``password`` against policy and history, then store its argon2id hash."""
-    check_policy(ctx, user, password)
-    if check_history and _in_history(ctx, user, password):
+def set_password(
+    ctx: Context,
+    uow: UnitOfWork,
+    user: User,
+    password: str,
+    *,
+    check_history: bool = True,
+    groups: Iterable[str] = (),
+) -> None:
+    """Check ``password`` against the user's password policy (complexity and
+    history), then store its argon2id hash. ``groups``: groups the user is
+    about to join, which count for choosing the policy."""
+    complexity = policies.password_complexity(ctx, uow, user, groups)
+    check_policy(complexity, user, password)
+    if check_history and _in_history(ctx, complexity, user, password):
         raise ValidationFailed("password", ["password: Password has been used too recently"])
     now = ctx.clock()  # before hashing, so one request's timestamps agree
-    _store_hash(ctx, user, ctx.hasher.hash(password), now)
+    _store_hash(complexity, user, ctx.hasher.hash(password), now)
 
 
 def set_imported_hash(user: User, spec: dict[str, Any]) -> None:
@@ -52,10 +69,10 @@ def set_imported_hash(user: User, spec: dict[str, Any]) -> None:
     user.password_hash = passwords.imported_hash(spec)
 
 
-def _store_hash(ctx: Context, user: User, new_hash: str, now: datetime) -> None:
+def _store_hash(complexity: PasswordPolicy, user: User, new_hash: str, now: datetime) -> None:
     # History holds argon2 hashes only: imported hashes are not kept.
     if user.password_hash and not user.password_hash.startswith(passwords.IMPORTED_PREFIX):
-        keep = max(ctx.password_policy.history_count - 1, 0)
+        keep = max(complexity.history_count - 1, 0)
         user.password_history = ([user.password_hash, *user.password_history])[:keep]
     user.password_hash = new_hash
     user.password_changed = now

@@ -13,8 +13,9 @@ import string
 from typing import Any
 
 from app.domain.errors import ApiError
+from app.domain.passwords import PasswordPolicy
 from app.domain.users import LIFECYCLE, User, UserStatus
-from app.services import activation, credentials, factors
+from app.services import activation, credentials, factors, policies
 from app.services.context import Context
 from app.services.users import find_user
 from app.store import UnitOfWork
@@ -121,17 +122,16 @@ def expire_password(ctx: Context, id_or_login: str, *, temp_password: bool) -> U
         _check(user, "expire_password")
         temp = None
         if temp_password:
-            temp = _temporary_password(ctx, user)
-            credentials.set_password(ctx, user, temp, check_history=False)
+            temp = _temporary_password(policies.password_complexity(ctx, uow, user), user)
+            credentials.set_password(ctx, uow, user, temp, check_history=False)
         user.set_status(S.PASSWORD_EXPIRED, ctx.clock())
         uow.users.save(user)
     return temp if temp is not None else user
 
 
-def _temporary_password(ctx: Context, user: User) -> str:
+def _temporary_password(policy: PasswordPolicy, user: User) -> str:
     """A random password that meets the whole policy for this user (character
     classes, and no part of the login), drawn again until it does."""
-    policy = ctx.password_policy
     pools = [string.ascii_lowercase, string.ascii_uppercase, string.digits, "!#$%&*+-=?@^_"]
     alphabet = "".join(pools)
     length = max(policy.min_length, 12)
@@ -173,7 +173,7 @@ def change_password(
         user = find_user(uow, id_or_login)
         _check(user, "change_password")
         credentials.require_old_password(ctx, user, old_password, "oldPassword")
-        credentials.set_password(ctx, user, new_password)
+        credentials.set_password(ctx, uow, user, new_password)
         if user.status == S.PASSWORD_EXPIRED:
             user.set_status(S.ACTIVE, ctx.clock())
         uow.users.save(user)
@@ -215,7 +215,7 @@ def forgot_password_with_answer(
                 "E0000014",
                 causes=["recovery_question.answer: The recovery question answer did not match"],
             )
-        credentials.set_password(ctx, user, new_password)
+        credentials.set_password(ctx, uow, user, new_password)
         user.set_status(S.ACTIVE, ctx.clock())
         uow.users.save(user)
     activation.forget_tokens(ctx, user.id)
@@ -226,7 +226,7 @@ def reset_demo_user(ctx: Context, user_id: str, password: str) -> User:
     """``seed-demo`` on an existing user: set the known password, make it ACTIVE."""
     with ctx.stores.unit_of_work() as uow:
         user = find_user(uow, user_id)
-        credentials.set_password(ctx, user, password, check_history=False)
+        credentials.set_password(ctx, uow, user, password, check_history=False)
         if user.status != S.ACTIVE:
             user.set_status(S.ACTIVE, ctx.clock())
             user.activated = user.activated or ctx.clock()

@@ -94,8 +94,8 @@ def create_user(
             created=now,
             last_updated=now,
         )
-        apply_credentials(ctx, user, creds, check_history=False)
         groups = _resolve_groups(uow, group_ids)
+        apply_credentials(ctx, uow, user, creds, check_history=False, groups=groups)
         if activate:
             _activate_new(user, next_login, now)
         try:
@@ -136,7 +136,13 @@ def _resolve_groups(uow: UnitOfWork, group_ids: list[str]) -> list[str]:
 
 
 def apply_credentials(
-    ctx: Context, user: User, creds: dict[str, Any], *, check_history: bool = True
+    ctx: Context,
+    uow: UnitOfWork,
+    user: User,
+    creds: dict[str, Any],
+    *,
+    check_history: bool = True,
+    groups: list[str] | None = None,
 ) -> None:
     """Set the password (value or imported hash) and recovery question given."""
     password = creds.get("password") or {}
@@ -145,7 +151,9 @@ def apply_credentials(
             "password", ["password: Specify either a password value or a hash, not both"]
         )
     if "value" in password:
-        credentials.set_password(ctx, user, password["value"], check_history=check_history)
+        credentials.set_password(
+            ctx, uow, user, password["value"], check_history=check_history, groups=groups or ()
+        )
     elif "hash" in password:
         credentials.set_imported_hash(user, password["hash"])
         user.password_changed = ctx.clock()
@@ -221,7 +229,7 @@ def update_user(ctx: Context, id_or_login: str, body: dict[str, Any], *, replace
         elif replace:
             raise ValidationFailed("profile", ["profile: The field cannot be left blank"])
         if body.get("credentials"):
-            apply_credentials(ctx, user, body["credentials"])
+            apply_credentials(ctx, uow, user, body["credentials"])
         user.last_updated = ctx.clock()
         try:
             uow.users.save(user)

@@ -16,6 +16,15 @@ from app.store.factor_codes import FactorCodes
 from app.store.factors import FactorRepository
 from app.store.groups import GroupRepository
 from app.store.one_time_tokens import OneTimeTokens
+from app.store.policies import PolicyRepository
+from app.store.sessions import Sessions
+from app.store.transactions import (
+    FailedAttempts,
+    RememberedDevices,
+    SessionTokens,
+    Transactions,
+)
+from app.store.trusted_origins import TrustedOriginRepository
 from app.store.users import UserRepository
 from app.store.workos import WorkosChallenges, WorkosFactorRepository
 
@@ -31,6 +40,8 @@ class UnitOfWork:
     factors: FactorRepository
     api_keys: ApiKeyRepository
     workos_factors: WorkosFactorRepository
+    trusted_origins: TrustedOriginRepository
+    policies: PolicyRepository
 
 
 class Stores:
@@ -43,6 +54,11 @@ class Stores:
         self.one_time_tokens = OneTimeTokens(redis_client)
         self.factor_codes = FactorCodes(redis_client)
         self.workos_challenges = WorkosChallenges(redis_client)
+        self.transactions = Transactions(redis_client)
+        self.session_tokens = SessionTokens(redis_client)
+        self.devices = RememberedDevices(redis_client)
+        self.failed_attempts = FailedAttempts(redis_client)
+        self.sessions = Sessions(redis_client)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
@@ -55,4 +71,6 @@ class Stores:
                 factors=FactorRepository(session, self.box),
                 api_keys=ApiKeyRepository(session),
                 workos_factors=WorkosFactorRepository(session, self.box),
+                trusted_origins=TrustedOriginRepository(session),
+                policies=PolicyRepository(session),
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -156,6 +156,14 @@ class GroupRepository:
         )
         self.session.execute(delete(GroupMemberRow).where(GroupMemberRow.user_id == user_id))
         self._membership_changed(group_ids, now)
+
+    def ids_of_user(self, user_id: str) -> set[str]:
+        """The ids of the user's groups, Everyone always among them (one query)."""
+        query = union(
+            select(GroupMemberRow.group_id).where(GroupMemberRow.user_id == user_id),
+            select(GroupRow.id).where(GroupRow.name_lower == EVERYONE.lower()),
+        )
+        return {str(group_id) for (group_id,) in self.session.execute(query)}
 
     def member_ids(self, group_id: str, after_seq: int | None, limit: int) -> list[tuple[str, int]]:
         """Member user ids with their user seq (the cursor), in user order."""

@@ -123,3 +123,60 @@ class WorkosFactorRow(Base):
     secret_sealed: Mapped[str | None] = mapped_column(Text)
     created: Mapped[datetime]
     last_updated: Mapped[datetime]
+
+
+class TrustedOriginRow(Base):
+    """An origin browser clients may call from (CORS) or be sent to (REDIRECT)."""
+
+    __tablename__ = "trusted_origins"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    origin: Mapped[str] = mapped_column(String(255), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    created: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(40))
+    last_updated: Mapped[datetime]
+    last_updated_by: Mapped[str] = mapped_column(String(40))
+
+
+class PolicyRow(Base):
+    """An Okta policy (PASSWORD, MFA_ENROLL, OKTA_SIGN_ON) with its settings as JSON."""
+
+    __tablename__ = "policies"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(20), unique=True)
+    type: Mapped[str] = mapped_column(String(20), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[int] = mapped_column(Integer)
+    system: Mapped[bool]
+    conditions: Mapped[dict[str, Any]] = mapped_column(JSON)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created: Mapped[datetime]
+    last_updated: Mapped[datetime]
+
+
+class PolicyRuleRow(Base):
+    """A rule of a policy: conditions, actions and a priority within the policy."""
+
+    __tablename__ = "policy_rules"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(20), unique=True)
+    policy_id: Mapped[str] = mapped_column(
+        ForeignKey("policies.id", ondelete="CASCADE"), index=True
+    )
+    type: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[int] = mapped_column(Integer)
+    system: Mapped[bool]
+    conditions: Mapped[dict[str, Any]] = mapped_column(JSON)
+    actions: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created: Mapped[datetime]
+    last_updated: Mapped[datetime]

@@ -71,13 +71,38 @@ def test_migrations_go_down_and_up_without_dropping(postgres_url: str, tmp_path:
     database = app.extensions["portcullis"].stores.database
     migrations.upgrade(database)
     migrations.upgrade(database)  # idempotent
-    assert migrations.current(database) == migrations.head() == "0003"
+    assert migrations.current(database) == migrations.head() == "0005"
     migrations.downgrade(database, "base")
     assert migrations.current(database) is None
     migrations.upgrade(database)
     with psycopg.connect(postgres_url) as conn:
         (count,) = conn.execute("select count(*) from groups where type='BUILT_IN'").fetchone()
+        defaults = conn.execute(
+            "select type, name from policies where system order by type"
+        ).fetchall()
     assert count == 1
+    assert defaults == [
+        ("MFA_ENROLL", "Default Policy"),
+        ("OKTA_SIGN_ON", "Default Policy"),
+        ("PASSWORD", "Default Policy"),
+    ]
+    database.dispose()
+
+
+def test_models_and_migrations_agree(postgres_url: str, tmp_path: Path) -> None:
+    """The schema the migrations build is the one the models describe."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from app.store.models import Base
+
+    _reset_postgres(postgres_url)
+    app = create_app(settings_for(tmp_path, database_url=postgres_url, redis_url=REAL_REDIS_URL))
+    database = app.extensions["portcullis"].stores.database
+    migrations.upgrade(database)
+    with database.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
     database.dispose()
 
 

@@ -1,0 +1,465 @@
+"""``/api/v1/authn``: Okta's classic Authentication API.
+
+Routes parse the request and call ``app.services.authn``; the answer (a
+``View``) is rendered here in Okta's shape: ``status``, ``stateToken``,
+``expiresAt``, ``_embedded`` and the ``_links`` valid in that status, with
+absolute URLs from ``BASE_URL``. No credential is needed: the ``stateToken``
+is the credential.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from marshmallow import fields
+
+from app.api import schemas
+from app.api.okta_render import hinted
+from app.api.runtime import context
+from app.domain.authn import RecoveryType, Status
+from app.domain.clock import okta_timestamp
+from app.domain.factors import Factor, Verification, totp
+from app.services import authn
+from app.services.authn import View
+from app.services.context import Context
+
+blp = Blueprint(
+    "authn",
+    __name__,
+    url_prefix="/api/v1/authn",
+    description="Okta Authentication API: the sign-in transaction (no API token; "
+    "the stateToken is the credential)",
+)
+
+PROFILE_FIELDS = ("login", "firstName", "lastName", "locale", "timeZone")
+
+
+# ---- request schemas (types only; the engine checks meaning) -------------------------------
+
+
+class AuthnPrimarySchema(schemas.Lenient):
+    username = fields.String()
+    password = fields.String()
+    relayState = fields.String(allow_none=True)
+    options = fields.Dict(
+        metadata={"description": "multiOptionalFactorEnroll, warnBeforePasswordExpired"}
+    )
+    context_ = fields.Dict(
+        data_key="context", attribute="context", metadata={"description": "deviceToken"}
+    )
+    stateToken = fields.String(metadata={"description": "alone: read the transaction"})
+
+
+class AuthnStateTokenSchema(schemas.Lenient):
+    stateToken = fields.String(required=True)
+
+
+class AuthnEnrollSchema(AuthnStateTokenSchema):
+    factorType = fields.String(required=True)
+    provider = fields.String()
+    profile = fields.Dict()
+
+
+class AuthnPassCodeSchema(AuthnStateTokenSchema):
+    passCode = fields.String()
+
+
+class AuthnVerifySchema(AuthnStateTokenSchema):
+    passCode = fields.String()
+    answer = fields.String()
+    rememberDevice = fields.Boolean()
+
+
+class AuthnRememberQuery(schemas.Lenient):
+    rememberDevice = fields.Boolean()
+
+
+class AuthnChangePasswordSchema(AuthnStateTokenSchema):
+    oldPassword = fields.String(required=True)
+    newPassword = fields.String(required=True)
+
+
+class AuthnResetPasswordSchema(AuthnStateTokenSchema):
+    newPassword = fields.String(required=True)
+
+
+class AuthnAnswerSchema(AuthnStateTokenSchema):
+    answer = fields.String(required=True)
+
+
+class AuthnRecoverySchema(schemas.Lenient):
+    username = fields.String(required=True)
+    factorType = fields.String(required=True, metadata={"description": "SMS, CALL or EMAIL"})
+    relayState = fields.String(allow_none=True)
+
+
+class AuthnRecoveryTokenSchema(schemas.Lenient):
+    recoveryToken = fields.String(required=True)
+    relayState = fields.String(allow_none=True)
+
+
+class AuthnTransactionSchema(schemas.Lenient):
+    stateToken = fields.String()
+    expiresAt = fields.String()
+    status = fields.String()
+    sessionToken = fields.String()
+    relayState = fields.String()
+    factorResult = fields.String()
+    factorType = fields.String()
+    recoveryType = fields.String()
+    embedded = fields.Dict(data_key="_embedded", attribute="_embedded")
+    links = fields.Dict(data_key="_links", attribute="_links")
+
+
+# ---- rendering ----------------------------------------------------------------------------------
+
+
+def _url(ctx: Context, path: str) -> str:
+    return ctx.url(f"/api/v1/authn{path}")
+
+
+def _post(ctx: Context, path: str, name: str | None = None) -> dict[str, Any]:
+    link = hinted(_url(ctx, path), "POST")
+    return {"name": name, **link} if name else link
+
+
+def _user_json(view: View) -> dict[str, Any]:
+    user = view.user
+    assert user is not None
+    body: dict[str, Any] = {
+        "id": user.id,
+        "passwordChanged": okta_timestamp(user.password_changed),
+        "profile": {name: user.profile.get(name) for name in PROFILE_FIELDS},
+    }
+    if view.status is Status.RECOVERY and user.recovery_question is not None:
+        body["recovery_question"] = {"question": user.recovery_question.question}
+    return body
+
+
+def _factor_json(ctx: Context, factor: Factor, link: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": factor.id,
+        "factorType": factor.factor_type,
+        "provider": factor.provider,
+        "vendorName": factor.kind.vendor_name,
+        "profile": factor.profile,
+    }
+    if link:
+        body["_links"] = {"verify": _post(ctx, f"/factors/{factor.id}/verify")}
+    return body
+
+
+def _activation(ctx: Context, factor: Factor, qr_token: str) -> dict[str, Any]:
+    qr = ctx.url(f"/api/v1/users/{factor.user_id}/factors/{factor.id}/qr/{qr_token}")
+    return {
+        "activation": {
+            "timeStep": totp.STEP_SECONDS,
+            "sharedSecret": factor.secret,
+            "encoding": "base32",
+            "keyLength": totp.DIGITS,
+            "_links": {"qrcode": {"href": qr, "type": "image/png"}},
+        }
+    }
+
+
+def _enrollable_json(ctx: Context, view: View) -> list[dict[str, Any]]:
+    assert view.user is not None
+    out = []
+    for kind, enrollment, factor in view.enrollable:
+        links: dict[str, Any] = {}
+        if kind.verification == Verification.ANSWER:
+            links["questions"] = hinted(
+                ctx.url(f"/api/v1/users/{view.user.id}/factors/questions"), "GET"
+            )
+        if factor is None:
+            links["enroll"] = _post(ctx, "/factors")
+        out.append(
+            {
+                "factorType": kind.factor_type,
+                "provider": kind.provider,
+                "vendorName": kind.vendor_name,
+                "_links": links,
+                "status": "ACTIVE" if factor is not None else "NOT_SETUP",
+                "enrollment": enrollment,
+            }
+        )
+    return out
+
+
+def _mfa_policy(view: View) -> dict[str, Any]:
+    assert view.policy is not None
+    sign_on = view.policy.sign_on
+    allow = sign_on.factor_prompt_mode.value == "DEVICE"
+    return {
+        "allowRememberDevice": allow,
+        "rememberDeviceLifetimeInMinutes": sign_on.factor_lifetime_minutes if allow else 0,
+        "rememberDeviceByDefault": allow and sign_on.remember_device_by_default,
+        "factorsPolicyInfo": {},
+    }
+
+
+def _password_policy(view: View, *, expiration: bool) -> dict[str, Any]:
+    assert view.policy is not None
+    complexity = view.policy.password.complexity
+    body: dict[str, Any] = {}
+    if expiration:
+        body["expiration"] = {"passwordExpireDays": view.password_expire_days}
+    body["complexity"] = {
+        "minLength": complexity.min_length,
+        "minLowerCase": complexity.min_lower_case,
+        "minUpperCase": complexity.min_upper_case,
+        "minNumber": complexity.min_number,
+        "minSymbol": complexity.min_symbol,
+        "excludeUsername": complexity.exclude_username,
+    }
+    body["age"] = {"minAgeMinutes": 0, "historyCount": complexity.history_count}
+    return body
+
+
+def render(ctx: Context, view: View) -> dict[str, Any]:
+    """A View as Okta's transaction object."""
+    status = view.status
+    body: dict[str, Any] = {}
+    if view.state_token:
+        body["stateToken"] = view.state_token
+    if view.expires_at is not None:
+        body["expiresAt"] = okta_timestamp(view.expires_at)
+    body["status"] = status.value
+    if view.session_token:
+        body["sessionToken"] = view.session_token
+    if view.relay_state is not None:
+        body["relayState"] = view.relay_state
+    if view.factor_result:
+        body["factorResult"] = view.factor_result
+    if view.recovery_factor_type and status is Status.RECOVERY_CHALLENGE:
+        body["factorType"] = view.recovery_factor_type
+    if view.recovery_type:
+        body["recoveryType"] = view.recovery_type
+    embedded: dict[str, Any] = {}
+    links: dict[str, Any] = {}
+    if view.user is not None and status not in (Status.UNAUTHENTICATED, Status.LOCKED_OUT):
+        embedded["user"] = _user_json(view)
+    has_tx = view.state_token is not None
+    if status is Status.MFA_REQUIRED:
+        embedded["factors"] = [_factor_json(ctx, f, "verify") for f in view.factors]
+        embedded["policy"] = _mfa_policy(view)
+    elif status is Status.MFA_ENROLL:
+        embedded["factors"] = _enrollable_json(ctx, view)
+        if view.can_skip:
+            links["skip"] = _post(ctx, "/skip")
+    elif status is Status.MFA_ENROLL_ACTIVATE and view.factor is not None:
+        factor = view.factor
+        embedded["factor"] = _factor_json(ctx, factor, None)
+        if view.qr_token:
+            embedded["factor"]["_embedded"] = _activation(ctx, factor, view.qr_token)
+        links["next"] = _post(ctx, f"/factors/{factor.id}/lifecycle/activate", "activate")
+        links["prev"] = _post(ctx, "/previous")
+        if factor.kind.channel:
+            links["resend"] = [
+                _post(ctx, f"/factors/{factor.id}/lifecycle/resend", factor.kind.channel)
+            ]
+    elif status is Status.MFA_CHALLENGE and view.factor is not None:
+        factor = view.factor
+        embedded["factor"] = _factor_json(ctx, factor, None)
+        embedded["policy"] = _mfa_policy(view)
+        links["next"] = _post(ctx, f"/factors/{factor.id}/verify", "verify")
+        links["prev"] = _post(ctx, "/previous")
+        if factor.kind.channel:
+            links["resend"] = [
+                _post(ctx, f"/factors/{factor.id}/verify/resend", factor.kind.channel)
+            ]
+    elif status is Status.PASSWORD_WARN:
+        embedded["policy"] = _password_policy(view, expiration=True)
+        links["next"] = _post(ctx, "/credentials/change_password", "changePassword")
+        links["skip"] = _post(ctx, "/skip", "skip")
+    elif status is Status.PASSWORD_EXPIRED:
+        embedded["policy"] = _password_policy(view, expiration=False)
+        links["next"] = _post(ctx, "/credentials/change_password", "changePassword")
+    elif status is Status.PASSWORD_RESET:
+        embedded["policy"] = _password_policy(view, expiration=False)
+        links["next"] = _post(ctx, "/credentials/reset_password", "resetPassword")
+    elif status is Status.RECOVERY:
+        links["next"] = _post(ctx, "/recovery/answer", "answer")
+    elif status is Status.RECOVERY_CHALLENGE and has_tx:
+        kind = view.recovery_factor_type or "SMS"
+        links["next"] = _post(ctx, f"/recovery/factors/{kind}/verify", "verify")
+        links["resend"] = _post(ctx, f"/recovery/factors/{kind}/resend", kind)
+    elif status is Status.LOCKED_OUT:
+        links["next"] = _post(ctx, "/recovery/unlock", "unlock")
+    if has_tx:
+        links["cancel"] = _post(ctx, "/cancel")
+    if embedded:
+        body["_embedded"] = embedded
+    if links:
+        body["_links"] = _order(links)
+    return body
+
+
+def _order(links: dict[str, Any]) -> dict[str, Any]:
+    order = ("next", "prev", "skip", "cancel", "resend")
+    return {key: links[key] for key in order if key in links}
+
+
+def _answer(view: View) -> dict[str, Any]:
+    return render(context(), view)
+
+
+# ---- routes -------------------------------------------------------------------------------------
+
+
+@blp.route("", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(AuthnPrimarySchema)
+@blp.response(200, AuthnTransactionSchema)
+def primary(body: dict[str, Any]) -> dict[str, Any]:
+    """Primary authentication (username and password), or ``{stateToken}`` alone
+    to read the transaction's current state."""
+    return _answer(authn.primary(context(), body))
+
+
+@blp.route("/factors", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(AuthnEnrollSchema)
+@blp.response(200, AuthnTransactionSchema)
+def enroll_factor(body: dict[str, Any]) -> dict[str, Any]:
+    """MFA_ENROLL: enroll one of the offered factors."""
+    return _answer(authn.enroll_factor(context(), body["stateToken"], body))
+
+
+@blp.route("/factors/<string:factor_id>/lifecycle/activate", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(AuthnPassCodeSchema)
+@blp.response(200, AuthnTransactionSchema)
+def activate_factor(body: dict[str, Any], factor_id: str) -> dict[str, Any]:
+    """MFA_ENROLL_ACTIVATE: activate the new factor with its first code."""
+    return _answer(authn.activate_factor(context(), body["stateToken"], factor_id, body))
+
+
+@blp.route("/factors/<string:factor_id>/lifecycle/resend", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(AuthnStateTokenSchema)
+@blp.response(200, AuthnTransactionSchema)
+def resend_activation(body: dict[str, Any], factor_id: str) -> dict[str, Any]:
+    """MFA_ENROLL_ACTIVATE: send a new activation code (SMS, call, e-mail)."""
+    return _answer(authn.resend_activation(context(), body["stateToken"], factor_id))
+
+
+@blp.route("/factors/<string:factor_id>/verify", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(AuthnRememberQuery, location="query")
+@blp.arguments(AuthnVerifySchema)
+@blp.response(200, AuthnTransactionSchema)
+def verify_factor(query: dict[str, Any], body: dict[str, Any], factor_id: str) -> dict[str, Any]:
+    """MFA_REQUIRED / MFA_CHALLENGE: ``passCode`` or ``answer``; SMS, call and
+    e-mail without a ``passCode`` send a code and answer MFA_CHALLENGE."""
+    remember = query.get("rememberDevice", body.get("rememberDevice"))
+    return _answer(authn.verify_factor(context(), body["stateToken"], factor_id, body, remember))
+
+
+@blp.route("/factors/<string:factor_id>/verify/resend", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(AuthnStateTokenSchema)
+@blp.response(200, AuthnTransactionSchema)
+def resend_challenge(body: dict[str, Any], factor_id: str) -> dict[str, Any]:
+    """MFA_CHALLENGE: send the code again."""
+    return _answer(authn.resend_challenge(context(), body["stateToken"], factor_id))
+
+
+@blp.route("/previous", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(AuthnStateTokenSchema)
+@blp.response(200, AuthnTransactionSchema)
+def previous(body: dict[str, Any]) -> dict[str, Any]:
+    """Back from MFA_ENROLL_ACTIVATE or MFA_CHALLENGE."""
+    return _answer(authn.previous(context(), body["stateToken"]))
+
+
+@blp.route("/skip", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(AuthnStateTokenSchema)
+@blp.response(200, AuthnTransactionSchema)
+def skip(body: dict[str, Any]) -> dict[str, Any]:
+    """Skip PASSWORD_WARN, or the optional enrolments of MFA_ENROLL."""
+    return _answer(authn.skip(context(), body["stateToken"]))
+
+
+@blp.route("/cancel", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(AuthnStateTokenSchema)
+@blp.response(200, AuthnTransactionSchema)
+def cancel(body: dict[str, Any]) -> dict[str, Any]:
+    """End the transaction: its stateToken stops working."""
+    return _answer(authn.cancel(context(), body["stateToken"]))
+
+
+@blp.route("/credentials/change_password", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(AuthnChangePasswordSchema)
+@blp.response(200, AuthnTransactionSchema)
+def change_password(body: dict[str, Any]) -> dict[str, Any]:
+    """PASSWORD_EXPIRED / PASSWORD_WARN: old and new password."""
+    return _answer(authn.change_password(context(), body["stateToken"], body))
+
+
+@blp.route("/credentials/reset_password", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(AuthnResetPasswordSchema)
+@blp.response(200, AuthnTransactionSchema)
+def reset_password(body: dict[str, Any]) -> dict[str, Any]:
+    """PASSWORD_RESET: the new password."""
+    return _answer(authn.reset_password(context(), body["stateToken"], body))
+
+
+@blp.route("/recovery/password", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(AuthnRecoverySchema)
+@blp.response(200, AuthnTransactionSchema)
+def forgot_password(body: dict[str, Any]) -> dict[str, Any]:
+    """Forgot password: a code by SMS or call, or a link by e-mail."""
+    return _answer(authn.start_recovery(context(), body, RecoveryType.PASSWORD))
+
+
+@blp.route("/recovery/unlock", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(AuthnRecoverySchema)
+@blp.response(200, AuthnTransactionSchema)
+def unlock(body: dict[str, Any]) -> dict[str, Any]:
+    """Unlock a locked-out account: a code by SMS or call, or a link by e-mail."""
+    return _answer(authn.start_recovery(context(), body, RecoveryType.UNLOCK))
+
+
+@blp.route("/recovery/factors/<string:factor_type>/verify", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(AuthnPassCodeSchema)
+@blp.response(200, AuthnTransactionSchema)
+def recovery_verify(body: dict[str, Any], factor_type: str) -> dict[str, Any]:
+    """RECOVERY_CHALLENGE: the code sent by SMS or call."""
+    return _answer(authn.recovery_verify(context(), body["stateToken"], factor_type, body))
+
+
+@blp.route("/recovery/factors/<string:factor_type>/resend", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(AuthnStateTokenSchema)
+@blp.response(200, AuthnTransactionSchema)
+def recovery_resend(body: dict[str, Any], factor_type: str) -> dict[str, Any]:
+    """RECOVERY_CHALLENGE: send the recovery code again."""
+    return _answer(authn.recovery_resend(context(), body["stateToken"], factor_type))
+
+
+@blp.route("/recovery/token", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(AuthnRecoveryTokenSchema)
+@blp.response(200, AuthnTransactionSchema)
+def recovery_token(body: dict[str, Any]) -> dict[str, Any]:
+    """A recovery token (Users API reset_password, or the e-mailed link)."""
+    return _answer(authn.recovery_token(context(), body))
+
+
+@blp.route("/recovery/answer", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(AuthnAnswerSchema)
+@blp.response(200, AuthnTransactionSchema)
+def recovery_answer(body: dict[str, Any]) -> dict[str, Any]:
+    """RECOVERY: the answer to the user's recovery question."""
+    return _answer(authn.recovery_answer(context(), body["stateToken"], body))

@@ -1,0 +1,233 @@
+"""``/api/v1/policies``: Okta's Policy API for PASSWORD, MFA_ENROLL and
+OKTA_SIGN_ON policies and their rules (SSWS)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from marshmallow import fields
+
+from app.api import schemas
+from app.api.admin_auth import require_api_token
+from app.api.okta_render import hinted
+from app.api.runtime import context
+from app.domain.clock import okta_timestamp
+from app.domain.policy import PolicyDoc, RuleDoc
+from app.services import policies
+from app.services.context import Context
+
+blp = Blueprint(
+    "policies",
+    __name__,
+    url_prefix="/api/v1/policies",
+    description="Okta Policy API (SSWS): password, MFA enrollment and sign-on policies",
+)
+blp.before_request(require_api_token)
+
+
+class TypeQuery(schemas.Lenient):
+    type = fields.String(metadata={"description": "PASSWORD, MFA_ENROLL or OKTA_SIGN_ON"})
+
+
+class ActivateQuery(schemas.Lenient):
+    activate = fields.Boolean(load_default=True)
+
+
+class PolicyIn(schemas.Lenient):
+    type = fields.String()
+    name = fields.String()
+    description = fields.String(allow_none=True)
+    priority = fields.Raw()
+    conditions = fields.Raw(allow_none=True)
+    settings = fields.Raw()
+
+
+class RuleIn(schemas.Lenient):
+    type = fields.String()
+    name = fields.String()
+    priority = fields.Raw()
+    conditions = fields.Raw(allow_none=True)
+    actions = fields.Raw()
+
+
+class PolicySchema(schemas.Lenient):
+    id = fields.String()
+    type = fields.String()
+    status = fields.String()
+    name = fields.String()
+    description = fields.String()
+    priority = fields.Integer()
+    system = fields.Boolean()
+    conditions = fields.Dict()
+    settings = fields.Dict()
+    created = fields.String()
+    lastUpdated = fields.String()
+    links = fields.Dict(data_key="_links", attribute="_links")
+
+
+class RuleSchema(schemas.Lenient):
+    id = fields.String()
+    type = fields.String()
+    status = fields.String()
+    name = fields.String()
+    priority = fields.Integer()
+    system = fields.Boolean()
+    conditions = fields.Dict()
+    actions = fields.Dict()
+    created = fields.String()
+    lastUpdated = fields.String()
+    links = fields.Dict(data_key="_links", attribute="_links")
+
+
+def policy_json(ctx: Context, policy: PolicyDoc) -> dict[str, Any]:
+    base = ctx.url(f"/api/v1/policies/{policy.id}")
+    links: dict[str, Any] = {"self": hinted(base, "GET", "PUT", "DELETE")}
+    if policy.status == "ACTIVE":
+        links["deactivate"] = hinted(f"{base}/lifecycle/deactivate", "POST")
+    else:
+        links["activate"] = hinted(f"{base}/lifecycle/activate", "POST")
+    links["rules"] = hinted(f"{base}/rules", "GET", "POST")
+    return {
+        "id": policy.id,
+        "status": policy.status,
+        "name": policy.name,
+        "description": policy.description,
+        "priority": policy.priority,
+        "system": policy.system,
+        "conditions": policy.conditions,
+        "created": okta_timestamp(policy.created),
+        "lastUpdated": okta_timestamp(policy.last_updated),
+        "settings": policy.settings,
+        "_links": links,
+        "type": policy.type.value,
+    }
+
+
+def rule_json(ctx: Context, rule: RuleDoc) -> dict[str, Any]:
+    base = ctx.url(f"/api/v1/policies/{rule.policy_id}/rules/{rule.id}")
+    links: dict[str, Any] = {"self": hinted(base, "GET", "PUT", "DELETE")}
+    if rule.status == "ACTIVE":
+        links["deactivate"] = hinted(f"{base}/lifecycle/deactivate", "POST")
+    else:
+        links["activate"] = hinted(f"{base}/lifecycle/activate", "POST")
+    return {
+        "id": rule.id,
+        "status": rule.status,
+        "name": rule.name,
+        "priority": rule.priority,
+        "created": okta_timestamp(rule.created),
+        "lastUpdated": okta_timestamp(rule.last_updated),
+        "system": rule.system,
+        "conditions": rule.conditions,
+        "actions": rule.actions,
+        "_links": links,
+        "type": rule.type,
+    }
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(TypeQuery, location="query")
+@blp.response(200, PolicySchema(many=True))
+def list_policies(query: dict[str, Any]) -> list[dict[str, Any]]:
+    """The policies of one type (``type`` is required), by priority."""
+    ctx = context()
+    return [policy_json(ctx, p) for p in policies.list_policies(ctx, query.get("type"))]
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(ActivateQuery, location="query")
+@blp.arguments(PolicyIn)
+@blp.response(200, PolicySchema)
+def create_policy(query: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    ctx = context()
+    return policy_json(ctx, policies.create_policy(ctx, body, activate=query["activate"]))
+
+
+@blp.route("/<string:policy_id>", methods=["GET"])
+@blp.response(200, PolicySchema)
+def get_policy(policy_id: str) -> dict[str, Any]:
+    ctx = context()
+    return policy_json(ctx, policies.get_policy(ctx, policy_id))
+
+
+@blp.route("/<string:policy_id>", methods=["PUT"])
+@blp.arguments(PolicyIn)
+@blp.response(200, PolicySchema)
+def update_policy(body: dict[str, Any], policy_id: str) -> dict[str, Any]:
+    ctx = context()
+    return policy_json(ctx, policies.update_policy(ctx, policy_id, body))
+
+
+@blp.route("/<string:policy_id>", methods=["DELETE"])
+@blp.response(204)
+def delete_policy(policy_id: str) -> tuple[str, int]:
+    policies.delete_policy(context(), policy_id)
+    return "", 204
+
+
+@blp.route("/<string:policy_id>/lifecycle/activate", methods=["POST"])
+@blp.response(200, PolicySchema)
+def activate_policy(policy_id: str) -> dict[str, Any]:
+    ctx = context()
+    return policy_json(ctx, policies.set_policy_status(ctx, policy_id, "ACTIVE"))
+
+
+@blp.route("/<string:policy_id>/lifecycle/deactivate", methods=["POST"])
+@blp.response(200, PolicySchema)
+def deactivate_policy(policy_id: str) -> dict[str, Any]:
+    ctx = context()
+    return policy_json(ctx, policies.set_policy_status(ctx, policy_id, "INACTIVE"))
+
+
+@blp.route("/<string:policy_id>/rules", methods=["GET"])
+@blp.response(200, RuleSchema(many=True))
+def list_rules(policy_id: str) -> list[dict[str, Any]]:
+    ctx = context()
+    _, rules = policies.list_rules(ctx, policy_id)
+    return [rule_json(ctx, r) for r in rules]
+
+
+@blp.route("/<string:policy_id>/rules", methods=["POST"])
+@blp.arguments(ActivateQuery, location="query")
+@blp.arguments(RuleIn)
+@blp.response(200, RuleSchema)
+def create_rule(query: dict[str, Any], body: dict[str, Any], policy_id: str) -> dict[str, Any]:
+    ctx = context()
+    return rule_json(ctx, policies.create_rule(ctx, policy_id, body, activate=query["activate"]))
+
+
+@blp.route("/<string:policy_id>/rules/<string:rule_id>", methods=["GET"])
+@blp.response(200, RuleSchema)
+def get_rule(policy_id: str, rule_id: str) -> dict[str, Any]:
+    ctx = context()
+    return rule_json(ctx, policies.get_rule(ctx, policy_id, rule_id))
+
+
+@blp.route("/<string:policy_id>/rules/<string:rule_id>", methods=["PUT"])
+@blp.arguments(RuleIn)
+@blp.response(200, RuleSchema)
+def update_rule(body: dict[str, Any], policy_id: str, rule_id: str) -> dict[str, Any]:
+    ctx = context()
+    return rule_json(ctx, policies.update_rule(ctx, policy_id, rule_id, body))
+
+
+@blp.route("/<string:policy_id>/rules/<string:rule_id>", methods=["DELETE"])
+@blp.response(204)
+def delete_rule(policy_id: str, rule_id: str) -> tuple[str, int]:
+    policies.delete_rule(context(), policy_id, rule_id)
+    return "", 204
+
+
+@blp.route("/<string:policy_id>/rules/<string:rule_id>/lifecycle/activate", methods=["POST"])
+@blp.response(200, RuleSchema)
+def activate_rule(policy_id: str, rule_id: str) -> dict[str, Any]:
+    ctx = context()
+    return rule_json(ctx, policies.set_rule_status(ctx, policy_id, rule_id, "ACTIVE"))
+
+
+@blp.route("/<string:policy_id>/rules/<string:rule_id>/lifecycle/deactivate", methods=["POST"])
+@blp.response(200, RuleSchema)
+def deactivate_rule(policy_id: str, rule_id: str) -> dict[str, Any]:
+    ctx = context()
+    return rule_json(ctx, policies.set_rule_status(ctx, policy_id, rule_id, "INACTIVE"))

@@ -1,0 +1,964 @@
+"""The /api/v1/authn transaction engine.
+
+Every call is: load the transaction (taking its lease) → check the action
+against ``ALLOWED`` → act → ask ``next_status`` → save with compare-and-set
+(or, on SUCCESS, end the transaction and mint a one-time ``sessionToken``).
+Endpoints do not decide statuses; ``app.domain.authn.next_status`` does,
+from the facts read fresh on every call (the user may have been locked or
+had a factor reset meanwhile) and the progress kept in the transaction.
+
+What the API layer renders comes back as a :class:`View`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.delivery import Message
+from app.domain import authn
+from app.domain.authn import Action, Facts, Progress, RecoveryType, Status
+from app.domain.clock import okta_timestamp as _okta_timestamp
+from app.domain.clock import parse_timestamp
+from app.domain.errors import ApiError, InvalidToken, ValidationFailed
+from app.domain.factors import Factor, Verification
+from app.domain.policy import EffectivePolicy, Enrollment, FactorPromptMode
+from app.domain.users import User, UserStatus
+from app.services import activation, credentials, factor_verification, factors
+from app.services.context import Context
+from app.store import UnitOfWork
+from app.store.transactions import Busy, Conflict, Loaded
+
+log = logging.getLogger("portcullis.authn")
+
+
+def okta_timestamp(moment: datetime) -> str:
+    return str(_okta_timestamp(moment))
+
+
+#: What each verified factor adds to the session's ``amr`` (RFC 8176 values).
+AMR = {"token:software:totp": "otp", "sms": "sms", "call": "tel", "email": "email"}
+AMR_QUESTION = "kba"
+#: Users who may not sign in at all: the same 401 E0000004 as a wrong password.
+CANNOT_SIGN_IN = frozenset(
+    {UserStatus.STAGED, UserStatus.PROVISIONED, UserStatus.SUSPENDED, UserStatus.DEPROVISIONED}
+)
+RECOVERY_CHANNELS = {"SMS": "sms", "CALL": "call", "EMAIL": "email"}
+RECOVERY_POLICY_KEYS = {"SMS": "okta_sms", "CALL": "okta_call", "EMAIL": "okta_email"}
+
+
+# ---- the transaction document ------------------------------------------------------------
+
+
+@dataclass
+class Tx:
+    """What the transaction remembers between calls (JSON in Redis)."""
+
+    user_id: str | None
+    status: Status
+    progress: Progress
+    expires_at: str
+    relay_state: str | None = None
+    device_token: str | None = None
+    password_verified_at: str | None = None
+    factor_verified_at: str | None = None
+    recovery_factor_id: str | None = None
+    recovery_factor_type: str | None = None  # SMS, CALL (EMAIL ends at the link)
+    remember_device: bool = False
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["status"] = self.status.value
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Tx:
+        data = dict(doc)
+        progress = dict(data.pop("progress"))
+        if progress.get("recovery_type"):
+            progress["recovery_type"] = RecoveryType(progress["recovery_type"])
+        return cls(status=Status(data.pop("status")), progress=Progress(**progress), **data)
+
+
+@dataclass
+class View:
+    """One /authn answer, before rendering in Okta's JSON shape."""
+
+    status: Status
+    user: User | None = None
+    state_token: str | None = None
+    expires_at: datetime | None = None
+    session_token: str | None = None
+    relay_state: str | None = None
+    factor_result: str | None = None
+    recovery_type: str | None = None
+    recovery_factor_type: str | None = None
+    factors: list[Factor] = field(default_factory=list)  # MFA_REQUIRED
+    enrollable: list[tuple[Any, str, Factor | None]] = field(default_factory=list)
+    factor: Factor | None = None  # MFA_ENROLL_ACTIVATE, MFA_CHALLENGE
+    qr_token: str | None = None
+    policy: EffectivePolicy | None = None
+    can_skip: bool = False
+    password_expire_days: int | None = None
+
+
+def effective_for(ctx: Context, uow: UnitOfWork, user: User) -> EffectivePolicy:
+    """The policies that apply to ``user`` (app.services.policies evaluates them)."""
+    from app.services.policies import effective_for as evaluate
+
+    policy: EffectivePolicy = evaluate(ctx, uow, user)
+    return policy
+
+
+# ---- facts ----------------------------------------------------------------------------------
+
+
+def _days_until_expiry(user: User, policy: EffectivePolicy, now: datetime) -> int | None:
+    max_age = policy.password.max_age_days
+    if not max_age or user.password_changed is None:
+        return None
+    remaining = user.password_changed + timedelta(days=max_age) - now
+    return remaining.days if remaining.total_seconds() >= 0 else -1
+
+
+def _enrollment_state(
+    policy: EffectivePolicy, user_factors: list[Factor]
+) -> tuple[bool, bool, list[tuple[Any, str, Factor | None]]]:
+    """(required missing, optional available, [(kind, enrollment, factor)])."""
+    from app.domain.factors import FACTOR_TYPES
+
+    active = {(f.factor_type, f.provider): f for f in user_factors if f.active}
+    entries = []
+    required_missing = optional_available = False
+    for kind in FACTOR_TYPES:
+        enrollment = policy.enrollment_of(kind.factor_type, kind.provider)
+        if enrollment is Enrollment.NOT_ALLOWED:
+            continue
+        factor = active.get((kind.factor_type, kind.provider))
+        entries.append((kind, enrollment.value, factor))
+        if factor is None and enrollment is Enrollment.REQUIRED:
+            required_missing = True
+        elif factor is None:
+            optional_available = True
+    return required_missing, optional_available, entries
+
+
+def _usable_factors(policy: EffectivePolicy, user_factors: list[Factor]) -> list[Factor]:
+    return [
+        f
+        for f in user_factors
+        if f.active
+        and policy.enrollment_of(f.factor_type, f.provider) is not Enrollment.NOT_ALLOWED
+    ]
+
+
+def _facts(
+    ctx: Context, user: User, policy: EffectivePolicy, user_factors: list[Factor], tx: Tx
+) -> Facts:
+    now = ctx.clock()
+    days = _days_until_expiry(user, policy, now)
+    required_missing, optional_available, _ = _enrollment_state(policy, user_factors)
+    sign_on = policy.sign_on
+    mfa_required = sign_on.require_factor
+    if (
+        mfa_required
+        and sign_on.factor_prompt_mode is FactorPromptMode.DEVICE
+        and tx.device_token
+        and ctx.stores.devices.is_remembered(user.id, tx.device_token)
+    ):
+        mfa_required = False
+    return Facts(
+        locked=user.status == UserStatus.LOCKED_OUT,
+        password_expired=user.status == UserStatus.PASSWORD_EXPIRED
+        or (days is not None and days < 0),
+        days_until_password_expiry=days,
+        warn_days=policy.password.expire_warn_days,
+        required_enrollments_missing=required_missing,
+        optional_enrollments_available=optional_available,
+        mfa_required=mfa_required,
+        has_active_factors=bool(_usable_factors(policy, user_factors)),
+        recovery_question_required=(
+            user.recovery_question is not None
+            and "recovery_question" in policy.password.recovery_factors
+        ),
+    )
+
+
+# ---- loading -----------------------------------------------------------------------------
+
+
+@dataclass
+class Call:
+    """One call on an existing transaction: everything its action needs."""
+
+    loaded: Loaded | None
+    tx: Tx
+    user: User
+    policy: EffectivePolicy
+    factors: list[Factor]
+
+
+def _expired(ctx: Context, tx: Tx) -> bool:
+    return parse_timestamp(tx.expires_at) <= ctx.clock()
+
+
+def _read_user(
+    ctx: Context, uow: UnitOfWork, user_id: str
+) -> tuple[User, EffectivePolicy, list[Factor]]:
+    user = uow.users.get(user_id)
+    if user is None or user.status in CANNOT_SIGN_IN:
+        raise InvalidToken()
+    return user, effective_for(ctx, uow, user), uow.factors.for_user(user.id)
+
+
+def _open(ctx: Context, state_token: str | None, action: Action) -> Call:
+    if not state_token or not isinstance(state_token, str):
+        raise InvalidToken()
+    store = ctx.stores.transactions
+    try:
+        loaded = store.load(state_token) if action is Action.READ else store.lease(state_token)
+    except Busy as exc:
+        raise ApiError(
+            "E0000079",
+            summary="This operation is not allowed in the current authentication state: "
+            "another request on this transaction is in progress.",
+        ) from exc
+    if loaded is None:
+        raise InvalidToken()
+    try:
+        tx = Tx.from_doc(loaded.doc)
+        if _expired(ctx, tx):
+            raise InvalidToken()
+        if not authn.allowed(tx.status, action):
+            raise ApiError("E0000079")
+        if tx.user_id is None:
+            return _decoy(ctx, loaded, tx, action)
+        with ctx.stores.unit_of_work() as uow:
+            user, policy, user_factors = _read_user(ctx, uow, tx.user_id)
+    except BaseException:
+        if action is not Action.READ:
+            store.release(loaded)
+        raise
+    return Call(loaded if action is not Action.READ else None, tx, user, policy, user_factors)
+
+
+class _Answered(Exception):
+    """A decoy transaction answered the call without a user behind it."""
+
+    def __init__(self, view: View) -> None:
+        self.view = view
+
+
+def _decoy(ctx: Context, loaded: Loaded, tx: Tx, action: Action) -> Call:
+    """A recovery begun for an unknown or ineligible user behaves like a real one
+    (it can be read, resent and cancelled) except that no code ever matches."""
+    store = ctx.stores.transactions
+    if action is Action.CANCEL:
+        _finish(ctx, loaded)
+        raise _Answered(View(Status.UNAUTHENTICATED, relay_state=tx.relay_state))
+    if action is Action.RECOVERY_VERIFY:
+        store.release(loaded)
+        raise ApiError("E0000068", causes=[factor_verification.PASSCODE_MISMATCH])
+    if action is not Action.READ:
+        store.release(loaded)
+    raise _Answered(
+        View(
+            tx.status,
+            state_token=loaded.token,
+            expires_at=parse_timestamp(tx.expires_at),
+            relay_state=tx.relay_state,
+            recovery_type=tx.progress.recovery_type.value if tx.progress.recovery_type else None,
+            recovery_factor_type=tx.recovery_factor_type,
+        )
+    )
+
+
+def _run(
+    ctx: Context, state_token: Any, action: Action, act: Callable[[Call], View | None]
+) -> View:
+    """Open the transaction, apply ``act(call)``, advance and save it."""
+    try:
+        call = _open(ctx, state_token, action)
+    except _Answered as answered:
+        return answered.view
+    try:
+        view = act(call)
+    except BaseException:
+        if call.loaded is not None:
+            ctx.stores.transactions.release(call.loaded)
+        raise
+    if view is not None:  # the action answered itself (cancel)
+        return view
+    return _advance(ctx, call)
+
+
+def _advance(ctx: Context, call: Call) -> View:
+    """Decide the next status, then save the transaction (or finish it)."""
+    tx = call.tx
+    facts = _facts(ctx, call.user, call.policy, call.factors, tx)
+    tx.status = authn.next_status(facts, tx.progress)
+    store = ctx.stores.transactions
+    if tx.status is Status.SUCCESS:
+        if call.loaded is not None:
+            _finish(ctx, call.loaded)
+        return _success(ctx, call)
+    expires = ctx.clock() + timedelta(seconds=ctx.settings.state_token_ttl)
+    tx.expires_at = okta_timestamp(expires)
+    if call.loaded is None:
+        raise AssertionError("a read never advances a transaction")
+    try:
+        store.save(call.loaded, tx.to_doc(), ctx.settings.state_token_ttl)
+    except Conflict as exc:
+        raise InvalidToken() from exc
+    return _view(ctx, call, state_token=call.loaded.token)
+
+
+def _finish(ctx: Context, loaded: Loaded) -> None:
+    try:
+        ctx.stores.transactions.finish(loaded)
+    except Conflict as exc:
+        raise InvalidToken() from exc
+
+
+def _success(ctx: Context, call: Call) -> View:
+    tx, user = call.tx, call.user
+    now = ctx.clock()
+    recovery = tx.progress.recovery_type
+    if recovery is RecoveryType.UNLOCK:  # unlocked; the user signs in afresh
+        _unlock(ctx, user.id)
+        return View(Status.SUCCESS, user, relay_state=tx.relay_state, recovery_type=recovery.value)
+    if tx.remember_device and tx.device_token and tx.progress.mfa_verified:
+        lifetime = call.policy.sign_on.factor_lifetime_minutes * 60
+        ctx.stores.devices.remember(user.id, tx.device_token, lifetime)
+    grant = {
+        "user_id": user.id,
+        "amr": ["pwd", *tx.progress.amr] if tx.password_verified_at else list(tx.progress.amr),
+        "password_verified_at": tx.password_verified_at,
+        "factor_verified_at": tx.factor_verified_at,
+        "created": okta_timestamp(now),
+        "expires_at": okta_timestamp(now + timedelta(seconds=ctx.settings.session_token_ttl)),
+        "idle_minutes": call.policy.sign_on.max_session_idle_minutes,
+        "lifetime_minutes": call.policy.sign_on.max_session_lifetime_minutes,
+    }
+    ttl = ctx.settings.session_token_ttl
+    token = ctx.stores.session_tokens.mint(grant, ttl)  # Redis expires it too
+    with ctx.stores.unit_of_work() as uow:
+        fresh = uow.users.get(user.id)
+        if fresh is not None:
+            fresh.last_login = now
+            uow.users.save(fresh)
+    return View(
+        Status.SUCCESS,
+        user,
+        expires_at=now + timedelta(seconds=ttl),
+        session_token=token,
+        relay_state=tx.relay_state,
+        recovery_type=recovery.value if recovery else None,
+    )
+
+
+def _view(ctx: Context, call: Call, state_token: str | None) -> View:
+    tx, user, policy = call.tx, call.user, call.policy
+    view = View(
+        tx.status,
+        user,
+        state_token=state_token,
+        expires_at=parse_timestamp(tx.expires_at),
+        relay_state=tx.relay_state,
+        policy=policy,
+        recovery_type=tx.progress.recovery_type.value if tx.progress.recovery_type else None,
+    )
+    status = tx.status
+    if status is Status.MFA_REQUIRED:
+        view.factors = _usable_factors(policy, call.factors)
+    elif status is Status.MFA_ENROLL:
+        required_missing, _, view.enrollable = _enrollment_state(policy, call.factors)
+        view.can_skip = not required_missing and not (
+            policy.sign_on.require_factor and not _usable_factors(policy, call.factors)
+        )
+    elif status is Status.MFA_ENROLL_ACTIVATE:
+        view.factor = _find(call.factors, tx.progress.enrolling_factor_id)
+        if view.factor is not None and view.factor.kind.verification == Verification.TOTP:
+            view.qr_token = factors.qr_token(ctx, view.factor)
+            view.factor_result = "WAITING"
+    elif status is Status.MFA_CHALLENGE:
+        view.factor = _find(call.factors, tx.progress.challenged_factor_id)
+        view.factor_result = "CHALLENGE"
+    elif status is Status.PASSWORD_WARN:
+        view.password_expire_days = _days_until_expiry(user, policy, ctx.clock())
+    elif status is Status.RECOVERY_CHALLENGE:
+        view.recovery_factor_type = tx.recovery_factor_type
+    return view
+
+
+def _find(user_factors: list[Factor], factor_id: str | None) -> Factor | None:
+    return next((f for f in user_factors if f.id == factor_id), None)
+
+
+# ---- primary authentication ---------------------------------------------------------------
+
+
+_DUMMY_HASH: dict[str, str] = {}
+
+
+def _burn_hash(ctx: Context, password: str) -> None:
+    """Verify against a dummy hash so unknown users cost what known ones do."""
+    dummy = _DUMMY_HASH.get("argon2")
+    if dummy is None:
+        dummy = _DUMMY_HASH.setdefault("argon2", ctx.hasher.hash("portcullis-dummy-password"))
+    ctx.hasher.verify(dummy, password)
+
+
+def _authentication_failed() -> ApiError:
+    return ApiError("E0000004")
+
+
+def _string(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+    value = body.get(name)
+    if value is None or value == "":
+        if required:
+            raise ValidationFailed("authRequest", [f"{name}: The field cannot be left blank"])
+        return None
+    if not isinstance(value, str):
+        raise ValidationFailed("authRequest", [f"{name}: must be a string"])
+    return value
+
+
+def primary(ctx: Context, body: dict[str, Any]) -> View:
+    """``POST /api/v1/authn``: username and password, or ``{stateToken}`` to read."""
+    if body.get("stateToken") is not None and body.get("username") is None:
+        return read(ctx, body.get("stateToken"))
+    username = _string(body, "username")
+    password = _string(body, "password")
+    assert username is not None and password is not None
+    options = body.get("options") or {}
+    context = body.get("context") or {}
+    if not isinstance(options, dict) or not isinstance(context, dict):
+        raise ValidationFailed("authRequest", ["options: must be an object"])
+    relay_state = _string(body, "relayState", required=False)
+    now = ctx.clock()
+    with ctx.stores.unit_of_work() as uow:
+        user = uow.users.by_login(username) or uow.users.by_shortname(username)
+        policy = effective_for(ctx, uow, user) if user is not None else None
+    if user is None or policy is None or not user.has_password or user.status in CANNOT_SIGN_IN:
+        _burn_hash(ctx, password)
+        raise _authentication_failed()
+    if user.status == UserStatus.RECOVERY:  # an admin reset: the old password is void
+        _burn_hash(ctx, password)
+        raise _authentication_failed()
+    lockout = policy.password.lockout
+    if user.status == UserStatus.LOCKED_OUT and _auto_unlock_due(user, lockout, now):
+        _unlock(ctx, user.id)
+        user.status = UserStatus.ACTIVE
+    hash_before = user.password_hash
+    if not credentials.verify_password(ctx, user, password):
+        return _password_failed(ctx, user, policy)
+    if user.status == UserStatus.LOCKED_OUT:  # right password, still locked
+        return _locked_out(policy)
+    ctx.stores.failed_attempts.clear(user.id)
+    if user.password_hash != hash_before:  # an imported or weaker hash, upgraded
+        with ctx.stores.unit_of_work() as uow:
+            fresh = uow.users.get(user.id)
+            if fresh is not None:
+                fresh.password_hash = user.password_hash
+                uow.users.save(fresh)
+    device = context.get("deviceToken")
+    tx = Tx(
+        user_id=user.id,
+        status=Status.UNAUTHENTICATED,
+        progress=Progress(
+            warn_requested=bool(options.get("warnBeforePasswordExpired")),
+            multi_optional_enroll=bool(options.get("multiOptionalFactorEnroll")),
+        ),
+        expires_at="",
+        relay_state=relay_state,
+        device_token=str(device) if device else None,
+        password_verified_at=okta_timestamp(now),
+    )
+    return _begin(ctx, tx)
+
+
+def _begin(ctx: Context, tx: Tx) -> View:
+    """Store a new transaction in its first status and answer it."""
+    assert tx.user_id is not None
+    with ctx.stores.unit_of_work() as uow:
+        user, policy, user_factors = _read_user(ctx, uow, tx.user_id)
+    call = Call(None, tx, user, policy, user_factors)
+    facts = _facts(ctx, user, policy, user_factors, tx)
+    tx.status = authn.next_status(facts, tx.progress)
+    if tx.status is Status.SUCCESS:
+        return _success(ctx, call)
+    if tx.status is Status.LOCKED_OUT:
+        return _locked_out(policy)
+    ttl = ctx.settings.state_token_ttl
+    tx.expires_at = okta_timestamp(ctx.clock() + timedelta(seconds=ttl))
+    token = ctx.stores.transactions.create(tx.to_doc(), ttl)
+    return _view(ctx, call, state_token=token)
+
+
+def _auto_unlock_due(user: User, lockout: Any, now: datetime) -> bool:
+    minutes = lockout.auto_unlock_minutes
+    if not minutes or user.status_changed is None:
+        return False
+    return now >= user.status_changed + timedelta(minutes=minutes)
+
+
+def _unlock(ctx: Context, user_id: str) -> None:
+    with ctx.stores.unit_of_work() as uow:
+        user = uow.users.get(user_id)
+        if user is not None and user.status == UserStatus.LOCKED_OUT:
+            user.set_status(UserStatus.ACTIVE, ctx.clock())
+            uow.users.save(user)
+    ctx.stores.failed_attempts.clear(user_id)
+
+
+def _record_failure(ctx: Context, user_id: str, policy: EffectivePolicy) -> bool:
+    """Count one failed attempt; True if it locked the user out."""
+    maximum = policy.password.lockout.max_attempts
+    failures = ctx.stores.failed_attempts.record_failure(user_id)
+    if not maximum or failures < maximum:
+        return False
+    with ctx.stores.unit_of_work() as uow:
+        user = uow.users.get(user_id)
+        if user is None or user.status == UserStatus.LOCKED_OUT:
+            return user is not None
+        if user.status in (UserStatus.ACTIVE, UserStatus.PASSWORD_EXPIRED):
+            user.set_status(UserStatus.LOCKED_OUT, ctx.clock())
+            uow.users.save(user)
+    # The lock is the state now: whoever unlocks (admin, auto-unlock, self-service)
+    # starts the next count from zero.
+    ctx.stores.failed_attempts.clear(user_id)
+    log.warning("user %s locked out after %d failed attempts", user_id, failures)
+    return True
+
+
+def _password_failed(ctx: Context, user: User, policy: EffectivePolicy) -> View:
+    locked = user.status == UserStatus.LOCKED_OUT or _record_failure(ctx, user.id, policy)
+    if locked and policy.password.lockout.show_lockout_failures:
+        return _locked_out(policy)
+    raise _authentication_failed()
+
+
+def _locked_out(policy: EffectivePolicy) -> View:
+    if not policy.password.lockout.show_lockout_failures:
+        raise _authentication_failed()
+    return View(Status.LOCKED_OUT, policy=policy)
+
+
+# ---- actions on a transaction ---------------------------------------------------------------
+
+
+def read(ctx: Context, state_token: Any) -> View:
+    try:
+        call = _open(ctx, state_token, Action.READ)
+    except _Answered as answered:
+        return answered.view
+    return _view(ctx, call, state_token=str(state_token))
+
+
+def cancel(ctx: Context, state_token: Any) -> View:
+    def act(call: Call) -> View:
+        assert call.loaded is not None
+        _finish(ctx, call.loaded)
+        return View(Status.UNAUTHENTICATED, relay_state=call.tx.relay_state)
+
+    return _run(ctx, state_token, Action.CANCEL, act)
+
+
+def skip(ctx: Context, state_token: Any) -> View:
+    def act(call: Call) -> None:
+        progress = call.tx.progress
+        if call.tx.status is Status.PASSWORD_WARN:
+            progress.warn_skipped = True
+            return
+        facts = _facts(ctx, call.user, call.policy, call.factors, call.tx)
+        if facts.required_enrollments_missing or (
+            facts.mfa_required and not facts.has_active_factors
+        ):
+            raise ApiError("E0000079")
+        progress.enroll_skipped = True
+
+    return _run(ctx, state_token, Action.SKIP, act)
+
+
+def previous(ctx: Context, state_token: Any) -> View:
+    def act(call: Call) -> None:
+        progress = call.tx.progress
+        if call.tx.status is Status.MFA_ENROLL_ACTIVATE:
+            pending = _find(call.factors, progress.enrolling_factor_id)
+            if pending is not None and not pending.active:
+                factors.delete(ctx, call.user.id, pending.id)
+                call.factors.remove(pending)
+            progress.enrolling_factor_id = None
+        else:
+            progress.challenged_factor_id = None
+
+    return _run(ctx, state_token, Action.PREVIOUS, act)
+
+
+def _factor_of(call: Call, factor_id: str) -> Factor:
+    factor = _find(call.factors, factor_id)
+    if factor is None:
+        raise ApiError("E0000007", detail=f"{factor_id} (UserFactor)")
+    return factor
+
+
+def _mark_verified(ctx: Context, call: Call, factor: Factor) -> None:
+    progress = call.tx.progress
+    progress.mfa_verified = True
+    progress.challenged_factor_id = None
+    amr = (
+        AMR_QUESTION if factor.kind.verification == Verification.ANSWER else AMR[factor.factor_type]
+    )
+    for value in (amr, "mfa"):
+        if value not in progress.amr:
+            progress.amr.append(value)
+    call.tx.factor_verified_at = okta_timestamp(ctx.clock())
+
+
+def _check_factor(ctx: Context, call: Call, factor: Factor, value: str) -> None:
+    """The factor's check; a failure counts towards lockout."""
+    try:
+        factor_verification.CHECKS[factor.kind.verification](ctx, factor, value)
+    except ApiError as exc:
+        if exc.code in ("E0000068", "E0000082") and _record_failure(ctx, call.user.id, call.policy):
+            if call.loaded is not None:  # locked out: the transaction ends here
+                _finish_quietly(ctx, call.loaded)
+            raise ApiError("E0000069") from exc
+        raise
+    ctx.stores.failed_attempts.clear(call.user.id)
+
+
+def _finish_quietly(ctx: Context, loaded: Loaded) -> None:
+    with contextlib.suppress(Conflict):
+        ctx.stores.transactions.finish(loaded)
+
+
+def verify_factor(
+    ctx: Context, state_token: Any, factor_id: str, body: dict[str, Any], remember: bool | None
+) -> View:
+    """``/authn/factors/{fid}/verify``: a code or answer, or (SMS, call, e-mail) a send."""
+
+    def act(call: Call) -> None:
+        factor = _factor_of(call, factor_id)
+        if not factor.active:
+            raise ApiError("E0000007", detail=f"{factor_id} (UserFactor)")
+        kind = factor.kind
+        if remember is not None:
+            call.tx.remember_device = bool(remember)
+        elif call.policy.sign_on.remember_device_by_default:
+            call.tx.remember_device = True
+        if kind.verification == Verification.ANSWER:
+            _check_factor(ctx, call, factor, _required(body, "answer"))
+        elif kind.verification == Verification.SENT_CODE and not body.get("passCode"):
+            factor_verification.send_code(ctx, factor)
+            call.tx.progress.challenged_factor_id = factor.id
+            return
+        else:
+            _check_factor(ctx, call, factor, _required(body, "passCode"))
+        _mark_verified(ctx, call, factor)
+
+    return _run(ctx, state_token, Action.VERIFY_FACTOR, act)
+
+
+def resend_challenge(ctx: Context, state_token: Any, factor_id: str) -> View:
+    def act(call: Call) -> None:
+        if factor_id != call.tx.progress.challenged_factor_id:
+            raise ApiError("E0000079")
+        factor_verification.send_code(ctx, _factor_of(call, factor_id))
+
+    return _run(ctx, state_token, Action.RESEND_CHALLENGE, act)
+
+
+def enroll_factor(ctx: Context, state_token: Any, body: dict[str, Any]) -> View:
+    """``/authn/factors``: enrol one of the factors the MFA_ENROLL answer offered."""
+
+    def act(call: Call) -> None:
+        factor_type = _required(body, "factorType")
+        provider = body.get("provider") or "OKTA"
+        if call.policy.enrollment_of(factor_type, str(provider)) is Enrollment.NOT_ALLOWED:
+            raise ValidationFailed(
+                "factor", [f"factorType: {factor_type} is not allowed by the enrollment policy"]
+            )
+        enrolled = factors.enroll(
+            ctx,
+            call.user.id,
+            {"factorType": factor_type, "provider": provider, "profile": body.get("profile") or {}},
+            activate=False,
+            update_phone=bool(body.get("updatePhone")),
+            token_lifetime=None,
+        )
+        factor = enrolled.factor
+        call.factors = [f for f in call.factors if f.id != factor.id] + [factor]
+        if factor.active:  # a security question needs no activation
+            _mark_verified(ctx, call, factor)
+        else:
+            call.tx.progress.enrolling_factor_id = factor.id
+
+    return _run(ctx, state_token, Action.ENROLL_FACTOR, act)
+
+
+def activate_factor(ctx: Context, state_token: Any, factor_id: str, body: dict[str, Any]) -> View:
+    def act(call: Call) -> None:
+        if factor_id != call.tx.progress.enrolling_factor_id:
+            raise ApiError("E0000079")
+        passcode = _required(body, "passCode")
+        _, factor = factor_verification.activate(ctx, call.user.id, factor_id, passcode)
+        call.factors = [f for f in call.factors if f.id != factor.id] + [factor]
+        call.tx.progress.enrolling_factor_id = None
+        _mark_verified(ctx, call, factor)
+
+    return _run(ctx, state_token, Action.ACTIVATE_FACTOR, act)
+
+
+def resend_activation(ctx: Context, state_token: Any, factor_id: str) -> View:
+    def act(call: Call) -> None:
+        if factor_id != call.tx.progress.enrolling_factor_id:
+            raise ApiError("E0000079")
+        factor_verification.resend(ctx, call.user.id, factor_id)
+
+    return _run(ctx, state_token, Action.RESEND_ACTIVATION, act)
+
+
+def _required(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationFailed(name, [f"{name}: The field cannot be left blank"])
+    return value
+
+
+# ---- passwords ------------------------------------------------------------------------------
+
+
+def _set_password(ctx: Context, uow: UnitOfWork, user: User, new_password: str) -> None:
+    """The policy's complexity and history; failures as 403 E0000080, as /authn answers."""
+    try:
+        credentials.set_password(ctx, uow, user, new_password)
+    except ValidationFailed as exc:
+        raise ApiError("E0000080", causes=exc.causes) from exc
+
+
+def change_password(ctx: Context, state_token: Any, body: dict[str, Any]) -> View:
+    def act(call: Call) -> None:
+        old, new = _required(body, "oldPassword"), _required(body, "newPassword")
+        with ctx.stores.unit_of_work() as uow:
+            user = uow.users.get(call.user.id)
+            if user is None:
+                raise InvalidToken()
+            if not credentials.verify_password(ctx, user, old):
+                raise ApiError(
+                    "E0000014", causes=["oldPassword: The credentials provided were incorrect."]
+                )
+            _set_password(ctx, uow, user, new)
+            if user.status == UserStatus.PASSWORD_EXPIRED:
+                user.set_status(UserStatus.ACTIVE, ctx.clock())
+            uow.users.save(user)
+        activation.forget_tokens(ctx, user.id)
+        call.user = user
+        call.tx.password_verified_at = okta_timestamp(ctx.clock())
+
+    return _run(ctx, state_token, Action.CHANGE_PASSWORD, act)
+
+
+# ---- recovery -------------------------------------------------------------------------------
+
+
+def start_recovery(ctx: Context, body: dict[str, Any], recovery_type: RecoveryType) -> View:
+    """``/authn/recovery/password`` and ``/authn/recovery/unlock``.
+
+    Unknown users, and users the policy does not let recover this way, get the
+    same answer as everyone else: a challenge that no code will ever satisfy.
+    """
+    username = _string(body, "username")
+    factor_type = str(_string(body, "factorType") or "").upper()
+    if factor_type not in RECOVERY_CHANNELS:
+        raise ValidationFailed("recoveryRequest", ["factorType: must be one of SMS, CALL or EMAIL"])
+    relay_state = _string(body, "relayState", required=False)
+    assert username is not None
+    with ctx.stores.unit_of_work() as uow:
+        user = uow.users.by_login(username) or uow.users.by_shortname(username)
+        policy = effective_for(ctx, uow, user) if user is not None else None
+        user_factors = uow.factors.for_user(user.id) if user is not None else []
+    channel = RECOVERY_CHANNELS[factor_type]
+    eligible = (
+        user is not None
+        and policy is not None
+        and _may_recover(user, policy, factor_type, recovery_type)
+    )
+    factor = None
+    if eligible and channel != "email":
+        factor = next((f for f in user_factors if f.active and f.kind.channel == channel), None)
+    if factor_type == "EMAIL":
+        if eligible and user is not None:
+            _send_recovery_email(ctx, user, recovery_type)
+        return View(
+            Status.RECOVERY_CHALLENGE,
+            relay_state=relay_state,
+            factor_result="WAITING",
+            recovery_type=recovery_type.value,
+            recovery_factor_type=factor_type,
+        )
+    if factor is not None:
+        factor_verification.send_code(ctx, factor)
+    ttl = ctx.settings.state_token_ttl
+    expires = ctx.clock() + timedelta(seconds=ttl)
+    tx = Tx(
+        user_id=user.id if factor is not None and user is not None else None,
+        status=Status.RECOVERY_CHALLENGE,
+        progress=Progress(recovery_type=recovery_type),
+        expires_at=okta_timestamp(expires),
+        relay_state=relay_state,
+        recovery_factor_id=factor.id if factor is not None else None,
+        recovery_factor_type=factor_type,
+    )
+    token = ctx.stores.transactions.create(tx.to_doc(), ttl)
+    return View(
+        Status.RECOVERY_CHALLENGE,
+        state_token=token,
+        expires_at=expires,
+        relay_state=relay_state,
+        recovery_type=recovery_type.value,
+        recovery_factor_type=factor_type,
+    )
+
+
+def _may_recover(
+    user: User, policy: EffectivePolicy, factor_type: str, recovery_type: RecoveryType
+) -> bool:
+    settings = policy.password
+    if RECOVERY_POLICY_KEYS[factor_type] not in settings.recovery_factors:
+        return False
+    if recovery_type is RecoveryType.UNLOCK:
+        return settings.self_service_unlock and user.status == UserStatus.LOCKED_OUT
+    return settings.self_service_password_reset and user.status in (
+        UserStatus.ACTIVE,
+        UserStatus.PASSWORD_EXPIRED,
+        UserStatus.LOCKED_OUT,
+        UserStatus.RECOVERY,
+    )
+
+
+UNLOCK_TOKEN = "unlock"
+
+
+def _send_recovery_email(ctx: Context, user: User, recovery_type: RecoveryType) -> None:
+    try:
+        if recovery_type is RecoveryType.PASSWORD:
+            activation.issue_recovery(ctx, user, send_email=True)
+        else:
+            _send_unlock_email(ctx, user)
+    except Exception:  # the answer must not reveal whether the e-mail went out
+        log.exception("recovery e-mail to user %s could not be sent", user.id)
+
+
+def _send_unlock_email(ctx: Context, user: User) -> None:
+    token = ctx.stores.one_time_tokens.issue(UNLOCK_TOKEN, user.id, ctx.settings.recovery_token_ttl)
+    email = str(user.profile.get("email") or "")
+    link = ctx.url(f"/signin/unlock/{token}")
+    org = ctx.settings.org_name
+    ctx.delivery.send(
+        Message(
+            "email",
+            email,
+            f"{org}: unlock your account",
+            f"Someone asked to unlock the {org} account {user.login}. "
+            f"To unlock it, open {link}\n\nIf it was not you, ignore this message.",
+        )
+    )
+
+
+def recovery_verify(ctx: Context, state_token: Any, factor_type: str, body: dict[str, Any]) -> View:
+    def act(call: Call) -> None:
+        tx = call.tx
+        if factor_type.upper() != tx.recovery_factor_type or tx.recovery_factor_id is None:
+            raise ApiError("E0000079")
+        factor = _factor_of(call, tx.recovery_factor_id)
+        _check_factor(ctx, call, factor, _required(body, "passCode"))
+        tx.progress.recovery_verified = True
+
+    return _run(ctx, state_token, Action.RECOVERY_VERIFY, act)
+
+
+def recovery_resend(ctx: Context, state_token: Any, factor_type: str) -> View:
+    def act(call: Call) -> None:
+        tx = call.tx
+        if factor_type.upper() != tx.recovery_factor_type or tx.recovery_factor_id is None:
+            raise ApiError("E0000079")
+        factor_verification.send_code(ctx, _factor_of(call, tx.recovery_factor_id))
+
+    return _run(ctx, state_token, Action.RECOVERY_RESEND, act)
+
+
+def recovery_token(ctx: Context, body: dict[str, Any]) -> View:
+    """``/authn/recovery/token``: the token from reset_password or the e-mail link."""
+    token = _required(body, "recoveryToken")
+    tokens = ctx.stores.one_time_tokens
+    recovery_type = RecoveryType.PASSWORD
+    user_id = tokens.consume(activation.RECOVERY, token)
+    if user_id is None:
+        user_id = tokens.consume(UNLOCK_TOKEN, token)
+        recovery_type = RecoveryType.UNLOCK
+    if user_id is None:
+        raise InvalidToken()
+    tx = Tx(
+        user_id=user_id,
+        status=Status.UNAUTHENTICATED,
+        progress=Progress(recovery_type=recovery_type, recovery_verified=True),
+        expires_at="",
+        relay_state=_string(body, "relayState", required=False),
+    )
+    with ctx.stores.unit_of_work() as uow:
+        user = uow.users.get(user_id)
+        if user is None or user.status in CANNOT_SIGN_IN:
+            raise InvalidToken()
+    return _begin_recovery(ctx, tx)
+
+
+def _begin_recovery(ctx: Context, tx: Tx) -> View:
+    assert tx.user_id is not None
+    with ctx.stores.unit_of_work() as uow:
+        user, policy, user_factors = _read_user(ctx, uow, tx.user_id)
+    call = Call(None, tx, user, policy, user_factors)
+    facts = _facts(ctx, user, policy, user_factors, tx)
+    tx.status = authn.next_status(facts, tx.progress)
+    if tx.status is Status.SUCCESS:  # unlock by e-mail link, no question
+        return _success(ctx, call)
+    ttl = ctx.settings.state_token_ttl
+    tx.expires_at = okta_timestamp(ctx.clock() + timedelta(seconds=ttl))
+    token = ctx.stores.transactions.create(tx.to_doc(), ttl)
+    return _view(ctx, call, state_token=token)
+
+
+def recovery_answer(ctx: Context, state_token: Any, body: dict[str, Any]) -> View:
+    def act(call: Call) -> None:
+        answer = _required(body, "answer")
+        if not credentials.verify_recovery_answer(ctx, call.user, answer):
+            if _record_failure(ctx, call.user.id, call.policy) and call.loaded is not None:
+                _finish_quietly(ctx, call.loaded)
+            raise ApiError("E0000087")
+        call.tx.progress.recovery_answered = True
+
+    return _run(ctx, state_token, Action.RECOVERY_ANSWER, act)
+
+
+def reset_password(ctx: Context, state_token: Any, body: dict[str, Any]) -> View:
+    def act(call: Call) -> None:
+        new = _required(body, "newPassword")
+        with ctx.stores.unit_of_work() as uow:
+            user = uow.users.get(call.user.id)
+            if user is None:
+                raise InvalidToken()
+            _set_password(ctx, uow, user, new)
+            user.set_status(UserStatus.ACTIVE, ctx.clock())
+            uow.users.save(user)
+        ctx.stores.failed_attempts.clear(user.id)
+        activation.forget_tokens(ctx, user.id)
+        call.user = user
+        call.tx.progress.password_reset = True
+        call.tx.password_verified_at = okta_timestamp(ctx.clock())
+
+    return _run(ctx, state_token, Action.RESET_PASSWORD, act)

@@ -1,0 +1,176 @@
+"""The /authn engine on a real PostgreSQL and Redis: races on one transaction."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from app import create_app
+from app.domain.policy import EffectivePolicy, SignOnSettings
+from app.services import api_tokens
+from app.services import authn as authn_service
+from app.store import migrations
+from tests.conftest import (
+    PASSWORD,
+    REAL_REDIS_URL,
+    OktaClient,
+    _reset_postgres,
+    profile,
+    settings_for,
+)
+
+pytestmark = pytest.mark.integration
+LOGIN = "racer@example.com"
+ANSWER = "Mr Bunny Rabbit"
+
+
+@pytest.fixture
+def pg_app(postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    _reset_postgres(postgres_url)
+    redis.Redis.from_url(REAL_REDIS_URL).flushdb()
+    app = create_app(settings_for(tmp_path, database_url=postgres_url, redis_url=REAL_REDIS_URL))
+    migrations.upgrade(app.extensions["portcullis"].stores.database)
+    mfa = EffectivePolicy(sign_on=SignOnSettings(require_factor=True))
+    monkeypatch.setattr(authn_service, "effective_for", lambda ctx, uow, user: mfa)
+    yield app
+    app.extensions["portcullis"].stores.database.dispose()
+
+
+def _user_with_question(app: Any) -> str:
+    _, token = api_tokens.create_token(app.extensions["portcullis"], "race")
+    admin = OktaClient(app.test_client(), token)
+    body = {"profile": profile(LOGIN), "credentials": {"password": {"value": PASSWORD}}}
+    user = admin.post("/api/v1/users?activate=true", json=body).get_json()
+    r = admin.post(
+        f"/api/v1/users/{user['id']}/factors",
+        json={
+            "factorType": "question",
+            "profile": {"question": "name_of_first_plush_toy", "answer": ANSWER},
+        },
+    )
+    assert r.status_code == 200, r.get_json()
+    return str(r.get_json()["id"])
+
+
+def _race(app: Any, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+    barrier = threading.Barrier(len(calls))
+
+    def call(item: tuple[str, dict[str, Any]]) -> Any:
+        path, body = item
+        client = app.test_client()
+        barrier.wait()
+        return client.post(f"/api/v1/authn{path}", json=body)
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(call, calls))
+
+
+def test_parallel_verifies_of_one_transaction_have_exactly_one_winner(pg_app: Any) -> None:
+    factor_id = _user_with_question(pg_app)
+    client = pg_app.test_client()
+    for _round in range(5):
+        token = client.post(
+            "/api/v1/authn", json={"username": LOGIN, "password": PASSWORD}
+        ).get_json()["stateToken"]
+        body = {"stateToken": token, "answer": ANSWER}
+        answers = _race(pg_app, [(f"/factors/{factor_id}/verify", body)] * 8)
+        statuses = Counter(r.status_code for r in answers)
+        assert statuses[200] == 1, [r.get_json() for r in answers]
+        winners = [r.get_json() for r in answers if r.status_code == 200]
+        assert winners[0]["status"] == "SUCCESS" and winners[0]["sessionToken"]
+        for loser in (r for r in answers if r.status_code != 200):
+            # Busy (another call holds the transaction) or already finished.
+            assert loser.get_json()["errorCode"] in ("E0000079", "E0000011")
+        spent = client.post("/api/v1/authn", json={"stateToken": token})
+        assert spent.status_code == 401
+
+
+def test_cancel_racing_verify_never_half_applies(pg_app: Any) -> None:
+    factor_id = _user_with_question(pg_app)
+    client = pg_app.test_client()
+    ctx = pg_app.extensions["portcullis"]
+    for _round in range(5):
+        token = client.post(
+            "/api/v1/authn", json={"username": LOGIN, "password": PASSWORD}
+        ).get_json()["stateToken"]
+        verify = (f"/factors/{factor_id}/verify", {"stateToken": token, "answer": ANSWER})
+        cancel = ("/cancel", {"stateToken": token})
+        answers = _race(pg_app, [verify, cancel, verify, cancel])
+        ok = [r.get_json() for r in answers if r.status_code == 200]
+        assert len(ok) == 1, [r.get_json() for r in answers]
+        if ok[0]["status"] == "SUCCESS":
+            assert ctx.stores.session_tokens.consume(ok[0]["sessionToken"]) is not None
+        else:
+            assert ok[0]["status"] == "UNAUTHENTICATED"
+        assert client.post("/api/v1/authn", json={"stateToken": token}).status_code == 401
+
+
+def _name(packed: Any) -> str:
+    """The command name (and script sha prefix) of a packed Redis command."""
+    raw = b"".join(packed) if isinstance(packed, list | tuple) else bytes(packed)
+    parts = raw.split(b"\r\n")
+    return b" ".join(parts[2:5:2]).decode(errors="replace")[:24]
+
+
+def test_redis_round_trips_per_authn_call(pg_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Design target: at most two Redis round trips per /authn call on a transaction."""
+    factor_id = _user_with_question(pg_app)
+    client = pg_app.test_client()
+    ctx = pg_app.extensions["portcullis"]
+
+    def begin() -> str:
+        return str(
+            client.post("/api/v1/authn", json={"username": LOGIN, "password": PASSWORD}).get_json()[
+                "stateToken"
+            ]
+        )
+
+    warm = begin()  # loads the Lua scripts into the server once
+    client.post("/api/v1/authn/previous", json={"stateToken": warm})
+    client.post(
+        f"/api/v1/authn/factors/{factor_id}/verify", json={"stateToken": warm, "answer": ANSWER}
+    )
+    token = begin()
+    calls: list[str] = []
+    pool = ctx.stores.redis.connection_pool
+    original = pool.get_connection
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        connection = original(*args, **kwargs)
+        if getattr(connection, "_spied", False):  # pooled connections come back
+            return connection
+        connection._spied = True
+        send = connection.send_packed_command
+
+        def spy(command: Any, *a: Any, **k: Any) -> Any:
+            calls.append(_name(command))
+            return send(command, *a, **k)
+
+        connection.send_packed_command = spy
+        return connection
+
+    monkeypatch.setattr(pool, "get_connection", counting)
+    r = client.post("/api/v1/authn", json={"stateToken": token})
+    assert r.status_code == 200
+    reads = len(calls)
+    calls.clear()
+    r = client.post("/api/v1/authn/previous", json={"stateToken": token})
+    assert r.status_code == 403  # not allowed in MFA_REQUIRED: lease taken and dropped
+    refused = len(calls)
+    refused_calls = list(calls)
+    calls.clear()
+    r = client.post(
+        f"/api/v1/authn/factors/{factor_id}/verify", json={"stateToken": token, "answer": ANSWER}
+    )
+    assert r.get_json()["status"] == "SUCCESS"
+    assert reads == 1
+    assert refused == 2, refused_calls
+    # Two for the transaction (lease+load, finish), one to reset the lockout
+    # counter, one to mint the sessionToken.
+    assert [c.split()[0] for c in calls] == ["EVALSHA", "DEL", "EVALSHA", "SET"], calls
