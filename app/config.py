@@ -93,6 +93,9 @@ class Settings:
     twilio_from_number: str = ""
     twilio_messaging_service_sid: str = ""
     twilio_api_base_url: str = ""  # only to point the SDK at a local fake in tests
+    # GET /api/v1/dev/outbox: "auto" (on only with the embedded SQLite + fakeredis
+    # defaults), "true" or "false". Never on while Twilio or SMTP delivers.
+    dev_outbox_http: str = "auto"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -122,6 +125,18 @@ class Settings:
     @property
     def issuer(self) -> str:
         return self.totp_issuer or self.org_name
+
+    @property
+    def dev_outbox_enabled(self) -> bool:
+        """Whether the development outbox is readable over HTTP (see docs/configuration.md)."""
+        mode = self.dev_outbox_http.lower()
+        if mode not in ("auto", "true", "false"):
+            raise ValueError(f"DEV_OUTBOX_HTTP must be auto, true or false, got {mode!r}")
+        if mode == "false" or self.twilio_configured or self.smtp_host:
+            return False
+        if mode == "true":
+            return True
+        return self.database_url.startswith("sqlite") and self.redis_url.startswith("fakeredis")
 
     @property
     def twilio_configured(self) -> bool:

@@ -513,6 +513,499 @@ pm.test('authentication_challenge_previously_verified', () => pm.expect(pm.respo
     ],
 )
 
+AUTHN_PASSWORD = "Sup3r-Secret-Phrase"
+AUTHN_LOGIN = "jeff.beck.{{runId}}@example.com"
+RECOVERY_LOGIN = "annie.oakley.{{runId}}@example.com"
+
+
+def authn(name: str, path: str, tests: str, body: Any, pre: str = "") -> dict[str, Any]:
+    """A call of the Authentication API: no API token, the stateToken is the credential."""
+    return request(name, "POST", "/api/v1/authn" + path, tests, body, auth=False, pre=pre)
+
+
+def expect_authn(status: str, save: str = "") -> str:
+    return (
+        expect_status(200)
+        + f"""
+const tx = pm.response.json();
+pm.test('status {status}', () => pm.expect(tx.status).to.eql('{status}'));
+"""
+        + save
+    )
+
+
+SAVE_STATE = "pm.collectionVariables.set('stateToken', tx.stateToken);\n"
+EXPECT_SESSION_TOKEN = """
+pm.test('a one-time sessionToken, no stateToken', () => {
+  pm.expect(tx.sessionToken).to.be.a('string').and.not.empty;
+  pm.expect(tx).to.not.have.property('stateToken');
+  pm.expect(tx._embedded.user.profile).to.have.keys('login', 'firstName', 'lastName', 'locale', 'timeZone');
+});
+pm.collectionVariables.set('sessionToken', tx.sessionToken);
+"""
+# Read the newest code sent to a phone number from the development outbox.
+READ_SMS_CODE = """
+const messages = pm.response.json();
+pm.test('a code was sent', () => pm.expect(messages.length).to.be.above(0));
+pm.collectionVariables.set('smsCode', messages[0].body.match(/\\b(\\d{6})\\b/)[1]);
+"""
+
+
+def group_condition() -> dict[str, Any]:
+    return {"people": {"groups": {"include": ["{{authnGroupId}}"]}}}
+
+
+AUTHENTICATION = folder(
+    "Authentication",
+    [
+        request(
+            "Create Group for sign-in policies",
+            "POST",
+            "/api/v1/groups",
+            expect_status(200)
+            + "pm.collectionVariables.set('authnGroupId', pm.response.json().id);\n",
+            {"profile": {"name": "Sign-in policy group {{runId}}", "description": "Postman"}},
+        ),
+        request(
+            "Create User in that Group",
+            "POST",
+            "/api/v1/users?activate=true",
+            expect_status(200)
+            + "pm.collectionVariables.set('authnUserId', pm.response.json().id);\n",
+            {
+                "profile": {
+                    "firstName": "Jeff",
+                    "lastName": "Beck",
+                    "email": AUTHN_LOGIN,
+                    "login": AUTHN_LOGIN,
+                    "locale": "en",
+                    "timeZone": "America/Los_Angeles",
+                },
+                "credentials": {"password": {"value": AUTHN_PASSWORD}},
+                "groupIds": ["{{authnGroupId}}"],
+            },
+        ),
+        authn(
+            "Primary Authentication (SUCCESS)",
+            "",
+            expect_authn("SUCCESS", EXPECT_SESSION_TOKEN),
+            {
+                "username": AUTHN_LOGIN,
+                "password": AUTHN_PASSWORD,
+                "options": {"multiOptionalFactorEnroll": False, "warnBeforePasswordExpired": False},
+            },
+        ),
+        authn(
+            "Primary Authentication, wrong password",
+            "",
+            expect_error(401, "E0000004"),
+            {"username": AUTHN_LOGIN, "password": "not-the-password"},
+        ),
+        request(
+            "Expire the Password",
+            "POST",
+            "/api/v1/users/{{authnUserId}}/lifecycle/expire_password",
+            expect_status(200),
+        ),
+        authn(
+            "Primary Authentication (PASSWORD_EXPIRED)",
+            "",
+            expect_authn("PASSWORD_EXPIRED", SAVE_STATE)
+            + """
+pm.test('next: changePassword', () => pm.expect(tx._links.next.name).to.eql('changePassword'));
+""",
+            {"username": AUTHN_LOGIN, "password": AUTHN_PASSWORD},
+        ),
+        authn(
+            "Change Password (SUCCESS)",
+            "/credentials/change_password",
+            expect_authn("SUCCESS", EXPECT_SESSION_TOKEN),
+            {
+                "stateToken": "{{stateToken}}",
+                "oldPassword": AUTHN_PASSWORD,
+                "newPassword": "Brand-New-Passw0rd",
+            },
+        ),
+        request(
+            "Require Google Authenticator for the Group (MFA_ENROLL policy)",
+            "POST",
+            "/api/v1/policies",
+            expect_status(200)
+            + "pm.collectionVariables.set('enrollPolicyId', pm.response.json().id);\n",
+            {
+                "type": "MFA_ENROLL",
+                "name": "Google Authenticator required {{runId}}",
+                "priority": 1,
+                "conditions": group_condition(),
+                "settings": {"factors": {"google_otp": {"enroll": {"self": "REQUIRED"}}}},
+            },
+        ),
+        authn(
+            "Primary Authentication (MFA_ENROLL)",
+            "",
+            expect_authn("MFA_ENROLL", SAVE_STATE)
+            + """
+pm.test('Google Authenticator is required, nothing to skip', () => {
+  const google = tx._embedded.factors.find(f => f.provider === 'GOOGLE');
+  pm.expect(google.enrollment).to.eql('REQUIRED');
+  pm.expect(google.status).to.eql('NOT_SETUP');
+  pm.expect(tx._links).to.not.have.property('skip');
+});
+""",
+            {"username": AUTHN_LOGIN, "password": "Brand-New-Passw0rd"},
+        ),
+        authn(
+            "Enroll Google Authenticator (MFA_ENROLL_ACTIVATE)",
+            "/factors",
+            expect_authn("MFA_ENROLL_ACTIVATE")
+            + """
+const factor = tx._embedded.factor;
+pm.test('shared secret and QR code', () => {
+  pm.expect(factor._embedded.activation.encoding).to.eql('base32');
+  pm.expect(factor._embedded.activation._links.qrcode.type).to.eql('image/png');
+  pm.expect(tx._links.next.name).to.eql('activate');
+});
+pm.collectionVariables.set('authnFactorId', factor.id);
+pm.collectionVariables.set('totpSecret', factor._embedded.activation.sharedSecret);
+""",
+            {
+                "stateToken": "{{stateToken}}",
+                "factorType": "token:software:totp",
+                "provider": "GOOGLE",
+            },
+        ),
+        authn(
+            "Activate Google Authenticator (SUCCESS)",
+            "/factors/{{authnFactorId}}/lifecycle/activate",
+            expect_authn("SUCCESS", EXPECT_SESSION_TOKEN),
+            {"stateToken": "{{stateToken}}", "passCode": "{{totpCode}}"},
+            pre=TOTP_CODE.replace("OFFSET", "0"),
+        ),
+        request(
+            "Require MFA at sign-in for the Group (OKTA_SIGN_ON policy)",
+            "POST",
+            "/api/v1/policies",
+            expect_status(200)
+            + "pm.collectionVariables.set('signOnPolicyId', pm.response.json().id);\n",
+            {
+                "type": "OKTA_SIGN_ON",
+                "name": "MFA at sign-in {{runId}}",
+                "priority": 1,
+                "conditions": group_condition(),
+            },
+        ),
+        request(
+            "Add a rule: require a factor",
+            "POST",
+            "/api/v1/policies/{{signOnPolicyId}}/rules",
+            expect_status(200)
+            + """
+pm.test('a SIGN_ON rule', () => pm.expect(pm.response.json().type).to.eql('SIGN_ON'));
+""",
+            {
+                "name": "Require MFA",
+                "priority": 1,
+                "actions": {"signon": {"access": "ALLOW", "requireFactor": True}},
+            },
+        ),
+        request(
+            "Enroll and activate an SMS Factor",
+            "POST",
+            "/api/v1/users/{{authnUserId}}/factors?activate=true",
+            expect_status(200)
+            + "pm.collectionVariables.set('smsFactorId', pm.response.json().id);\n",
+            {
+                "factorType": "sms",
+                "provider": "OKTA",
+                "profile": {"phoneNumber": "+1 505 269 4259"},
+            },
+        ),
+        authn(
+            "Primary Authentication (MFA_REQUIRED)",
+            "",
+            expect_authn("MFA_REQUIRED", SAVE_STATE)
+            + """
+pm.test('the enrolled factors, each with a verify link', () => {
+  const types = tx._embedded.factors.map(f => f.factorType);
+  pm.expect(types).to.include.members(['sms', 'token:software:totp']);
+  tx._embedded.factors.forEach(f => pm.expect(f._links.verify.href).to.include('/api/v1/authn/factors/'));
+  pm.expect(tx._embedded.policy).to.have.keys('allowRememberDevice', 'rememberDeviceLifetimeInMinutes', 'rememberDeviceByDefault', 'factorsPolicyInfo');
+});
+""",
+            {"username": AUTHN_LOGIN, "password": "Brand-New-Passw0rd"},
+        ),
+        authn(
+            "Send an SMS challenge (MFA_CHALLENGE)",
+            "/factors/{{smsFactorId}}/verify",
+            expect_authn("MFA_CHALLENGE")
+            + """
+pm.test('factorResult CHALLENGE, with resend', () => {
+  pm.expect(tx.factorResult).to.eql('CHALLENGE');
+  pm.expect(tx._links.resend[0].name).to.eql('sms');
+});
+""",
+            {"stateToken": "{{stateToken}}"},
+        ),
+        request(
+            "Read the SMS from the development outbox",
+            "GET",
+            "/api/v1/dev/outbox?to=%2B15052694259&limit=1",
+            expect_status(200) + READ_SMS_CODE,
+        ),
+        authn(
+            "Verify a wrong SMS code",
+            "/factors/{{smsFactorId}}/verify",
+            expect_error(403, "E0000068"),
+            {"stateToken": "{{stateToken}}", "passCode": "000000"},
+        ),
+        authn(
+            "Verify the SMS code (SUCCESS)",
+            "/factors/{{smsFactorId}}/verify",
+            expect_authn("SUCCESS", EXPECT_SESSION_TOKEN),
+            {"stateToken": "{{stateToken}}", "passCode": "{{smsCode}}"},
+        ),
+        request(
+            "Exchange the sessionToken for a Session",
+            "POST",
+            "/api/v1/sessions",
+            expect_status(200)
+            + """
+const session = pm.response.json();
+pm.test('an ACTIVE session with what was verified', () => {
+  pm.expect(session.status).to.eql('ACTIVE');
+  pm.expect(session.amr).to.include.members(['pwd', 'sms', 'mfa']);
+  pm.expect(session.mfaActive).to.eql(true);
+});
+pm.collectionVariables.set('sessionId', session.id);
+""",
+            {"sessionToken": "{{sessionToken}}"},
+        ),
+        request(
+            "Refresh the Session",
+            "POST",
+            "/api/v1/sessions/{{sessionId}}/lifecycle/refresh",
+            expect_status(200),
+        ),
+        request("End the Session", "DELETE", "/api/v1/sessions/{{sessionId}}", expect_status(204)),
+        request(
+            "Get the ended Session",
+            "GET",
+            "/api/v1/sessions/{{sessionId}}",
+            expect_error(404, "E0000007"),
+        ),
+        authn(
+            "Primary Authentication, then cancel",
+            "",
+            expect_authn("MFA_REQUIRED", SAVE_STATE),
+            {"username": AUTHN_LOGIN, "password": "Brand-New-Passw0rd", "relayState": "/app"},
+        ),
+        authn(
+            "Cancel (UNAUTHENTICATED)",
+            "/cancel",
+            expect_authn("UNAUTHENTICATED")
+            + "pm.test('relayState kept', () => pm.expect(tx.relayState).to.eql('/app'));\n",
+            {"stateToken": "{{stateToken}}"},
+        ),
+        authn(
+            "The cancelled stateToken is spent",
+            "",
+            expect_error(401, "E0000011"),
+            {"stateToken": "{{stateToken}}"},
+        ),
+        request(
+            "Allow SMS recovery for the Group (PASSWORD policy)",
+            "POST",
+            "/api/v1/policies",
+            expect_status(200)
+            + "pm.collectionVariables.set('passwordPolicyId', pm.response.json().id);\n",
+            {
+                "type": "PASSWORD",
+                "name": "SMS recovery {{runId}}",
+                "priority": 1,
+                "conditions": group_condition(),
+                "settings": {
+                    "recovery": {
+                        "factors": {
+                            "okta_sms": {"status": "ACTIVE"},
+                            "okta_email": {"status": "ACTIVE"},
+                        }
+                    }
+                },
+            },
+        ),
+        request(
+            "Create a second User with an SMS Factor",
+            "POST",
+            "/api/v1/users?activate=true",
+            expect_status(200)
+            + "pm.collectionVariables.set('recoveryUserId', pm.response.json().id);\n",
+            {
+                "profile": {
+                    "firstName": "Annie",
+                    "lastName": "Oakley",
+                    "email": RECOVERY_LOGIN,
+                    "login": RECOVERY_LOGIN,
+                },
+                "credentials": {"password": {"value": AUTHN_PASSWORD}},
+                "groupIds": ["{{authnGroupId}}"],
+            },
+        ),
+        request(
+            "Enroll and activate the second User's SMS Factor",
+            "POST",
+            "/api/v1/users/{{recoveryUserId}}/factors?activate=true",
+            expect_status(200),
+            {
+                "factorType": "sms",
+                "provider": "OKTA",
+                "profile": {"phoneNumber": "+1 505 269 4260"},
+            },
+        ),
+        authn(
+            "Forgot Password by SMS (RECOVERY_CHALLENGE)",
+            "/recovery/password",
+            expect_authn("RECOVERY_CHALLENGE", SAVE_STATE)
+            + """
+pm.test('recovery by SMS', () => {
+  pm.expect(tx.factorType).to.eql('SMS');
+  pm.expect(tx.recoveryType).to.eql('PASSWORD');
+});
+""",
+            {"username": RECOVERY_LOGIN, "factorType": "SMS"},
+        ),
+        request(
+            "Read the recovery SMS from the development outbox",
+            "GET",
+            "/api/v1/dev/outbox?to=%2B15052694260&limit=1",
+            expect_status(200) + READ_SMS_CODE,
+        ),
+        authn(
+            "Verify the recovery code (PASSWORD_RESET)",
+            "/recovery/factors/SMS/verify",
+            expect_authn("PASSWORD_RESET")
+            + "pm.test('next: resetPassword', () => pm.expect(tx._links.next.name).to.eql('resetPassword'));\n",
+            {"stateToken": "{{stateToken}}", "passCode": "{{smsCode}}"},
+        ),
+        authn(
+            "Reset Password (SUCCESS)",
+            "/credentials/reset_password",
+            expect_authn("SUCCESS", EXPECT_SESSION_TOKEN),
+            {"stateToken": "{{stateToken}}", "newPassword": "Recovered-Passw0rd"},
+        ),
+        authn(
+            "Sign in with the new Password (the Group requires Google Authenticator)",
+            "",
+            expect_authn("MFA_ENROLL"),
+            {"username": RECOVERY_LOGIN, "password": "Recovered-Passw0rd"},
+        ),
+        request(
+            "End all Sessions of the User",
+            "DELETE",
+            "/api/v1/users/{{authnUserId}}/sessions",
+            expect_status(204),
+        ),
+        request(
+            "Delete the PASSWORD policy",
+            "DELETE",
+            "/api/v1/policies/{{passwordPolicyId}}",
+            expect_status(204),
+        ),
+        request(
+            "Delete the OKTA_SIGN_ON policy",
+            "DELETE",
+            "/api/v1/policies/{{signOnPolicyId}}",
+            expect_status(204),
+        ),
+        request(
+            "Delete the MFA_ENROLL policy",
+            "DELETE",
+            "/api/v1/policies/{{enrollPolicyId}}",
+            expect_status(204),
+        ),
+        request(
+            "The default policies remain",
+            "GET",
+            "/api/v1/policies?type=OKTA_SIGN_ON",
+            expect_status(200)
+            + """
+pm.test('only the system default is left', () => {
+  const policies = pm.response.json();
+  pm.expect(policies.map(p => p.system)).to.eql([true]);
+});
+""",
+        ),
+        request(
+            "Deactivate the second User",
+            "DELETE",
+            "/api/v1/users/{{recoveryUserId}}",
+            expect_status(204),
+        ),
+        request(
+            "Delete the second User",
+            "DELETE",
+            "/api/v1/users/{{recoveryUserId}}",
+            expect_status(204),
+        ),
+        request(
+            "Deactivate the sign-in User",
+            "DELETE",
+            "/api/v1/users/{{authnUserId}}",
+            expect_status(204),
+        ),
+        request(
+            "Delete the sign-in User", "DELETE", "/api/v1/users/{{authnUserId}}", expect_status(204)
+        ),
+        request(
+            "Delete the Group", "DELETE", "/api/v1/groups/{{authnGroupId}}", expect_status(204)
+        ),
+    ],
+)
+
+TRUSTED_ORIGINS = folder(
+    "Trusted Origins",
+    [
+        request(
+            "Create Trusted Origin",
+            "POST",
+            "/api/v1/trustedOrigins",
+            expect_status(200)
+            + """
+const origin = pm.response.json();
+pm.test('ACTIVE, both scopes', () => {
+  pm.expect(origin.id).to.match(/^tos/);
+  pm.expect(origin.scopes.map(s => s.type)).to.eql(['CORS', 'REDIRECT']);
+});
+pm.collectionVariables.set('trustedOriginId', origin.id);
+""",
+            {
+                "name": "Example app {{runId}}",
+                "origin": "https://app-{{runId}}.example.com",
+                "scopes": [{"type": "CORS"}, {"type": "REDIRECT"}],
+            },
+        ),
+        request(
+            "Create Trusted Origin with a path (refused)",
+            "POST",
+            "/api/v1/trustedOrigins",
+            expect_error(400, "E0000001"),
+            {"name": "bad", "origin": "https://app.example.com/path", "scopes": [{"type": "CORS"}]},
+        ),
+        request(
+            "Deactivate Trusted Origin",
+            "POST",
+            "/api/v1/trustedOrigins/{{trustedOriginId}}/lifecycle/deactivate",
+            expect_status(200)
+            + "pm.test('INACTIVE', () => pm.expect(pm.response.json().status).to.eql('INACTIVE'));\n",
+        ),
+        request(
+            "Delete Trusted Origin",
+            "DELETE",
+            "/api/v1/trustedOrigins/{{trustedOriginId}}",
+            expect_status(204),
+        ),
+    ],
+)
+
 CLEANUP = folder(
     "Cleanup",
     [
@@ -536,7 +1029,8 @@ def collection() -> dict[str, Any]:
     return {
         "info": {
             "name": "Portcullis",
-            "description": "Okta-compatible admin APIs of Portcullis: Users, Groups, Factors. "
+            "description": "Portcullis: Okta's Users, Groups, Factors, Authentication, "
+            "Policies, Sessions and Trusted Origins APIs, and the WorkOS-style MFA API. "
             "Set baseUrl and apiToken (instance/admin-token) in the environment.",
             "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json",
         },
@@ -544,7 +1038,7 @@ def collection() -> dict[str, Any]:
             {"listen": "prerequest", "script": {"exec": COLLECTION_PRE_REQUEST.strip().split("\n")}}
         ],
         "variable": [{"key": "runId", "value": ""}],
-        "item": [USERS, GROUPS, FACTORS, WORKOS, CLEANUP],
+        "item": [USERS, GROUPS, FACTORS, AUTHENTICATION, TRUSTED_ORIGINS, WORKOS, CLEANUP],
     }
 
 

@@ -8,18 +8,22 @@ from flask_smorest import Api
 from app.api import (
     authn,
     cors,
+    dev_outbox,
     errors,
     factors,
     groups,
     health,
     login,
     policies,
+    runtime,
     sessions,
     trusted_origins,
     users,
     workos_mfa,
 )
 from app.api.schemas import OktaErrorSchema
+from app.config import Settings
+from app.services.context import Context
 
 
 class PortcullisApi(Api):
@@ -71,5 +75,12 @@ def register(app: Flask) -> Api:
         api.register_blueprint(blueprint)
     app.register_blueprint(login.blp)  # a browser page, not part of the OpenAPI document
     cors.register(app)
+    if context_settings(app).dev_outbox_enabled:
+        api.register_blueprint(dev_outbox.blp)
     errors.register(app)
     return api
+
+
+def context_settings(app: Flask) -> Settings:
+    ctx: Context = app.extensions[runtime.EXTENSION]
+    return ctx.settings

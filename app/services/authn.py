@@ -148,12 +148,9 @@ def _enrollment_state(
 
 
 def _usable_factors(policy: EffectivePolicy, user_factors: list[Factor]) -> list[Factor]:
-    return [
-        f
-        for f in user_factors
-        if f.active
-        and policy.enrollment_of(f.factor_type, f.provider) is not Enrollment.NOT_ALLOWED
-    ]
+    """The factors that can satisfy MFA: every active one. (The enrolment policy
+    governs what may be enrolled; an enrolled factor stays usable, as in Okta.)"""
+    return [f for f in user_factors if f.active]
 
 
 def _facts(
