@@ -155,11 +155,13 @@ class PolicyDoc:
         return self.status == "ACTIVE"
 
 
+#: Policy type → the ``type`` of its rules.
 RULE_TYPES = {
     PolicyType.PASSWORD: "PASSWORD",
     PolicyType.MFA_ENROLL: "MFA_ENROLL",
     PolicyType.OKTA_SIGN_ON: "SIGN_ON",
 }
+ANYWHERE = "ANYWHERE"
 
 
 def _ids(block: Any, key: str) -> list[str]:
@@ -168,13 +170,18 @@ def _ids(block: Any, key: str) -> list[str]:
 
 
 def applies_to(conditions: dict[str, Any], user_id: str, group_ids: set[str]) -> bool:
-    """Whether a policy's or rule's ``conditions.people`` match the user.
+    """Whether a policy's or rule's conditions match the user.
 
     Users excluded by id or by group never match; users included by id always
     do; otherwise a ``groups.include`` list must name one of the user's
-    groups, and no ``groups.include`` means everyone.
+    groups, and no ``groups.include`` means everyone. A network condition
+    other than ``ANYWHERE`` never matches: Portcullis has no network zones.
     """
-    people = (conditions or {}).get("people") or {}
+    conditions = conditions or {}
+    network = conditions.get("network") or {}
+    if (network.get("connection") or ANYWHERE) != ANYWHERE:
+        return False
+    people = conditions.get("people") or {}
     users, groups = people.get("users"), people.get("groups")
     if user_id in _ids(users, "exclude") or group_ids & set(_ids(groups, "exclude")):
         return False
@@ -186,34 +193,104 @@ def applies_to(conditions: dict[str, Any], user_id: str, group_ids: set[str]) ->
     return not _ids(users, "include")
 
 
-def _first(items: list[Any], user_id: str, group_ids: set[str]) -> Any | None:
-    live = sorted((i for i in items if i.active), key=lambda i: (i.priority, i.system))
-    return next((i for i in live if applies_to(i.conditions, user_id, group_ids)), None)
+def _by_priority(items: list[Any]) -> list[Any]:
+    # A system (default) item sorts after any other item with the same priority.
+    return sorted((i for i in items if i.active), key=lambda i: (i.priority, i.system))
+
+
+def choose(
+    policies: list[PolicyDoc], kind: PolicyType, user_id: str, group_ids: set[str]
+) -> tuple[PolicyDoc, RuleDoc] | None:
+    """Okta's policy evaluation for one type: policies in priority order, the
+    first whose conditions match *and* that has an active rule whose conditions
+    match. A policy with no matching rule is passed over ("Policies that have
+    no Rules aren't considered during evaluation")."""
+    for policy in _by_priority([p for p in policies if p.type is kind]):
+        if not applies_to(policy.conditions, user_id, group_ids):
+            continue
+        for rule in _by_priority(policy.rules):
+            if applies_to(rule.conditions, user_id, group_ids):
+                return policy, rule
+    return None
 
 
 def evaluate(policies: list[PolicyDoc], user_id: str, group_ids: set[str]) -> EffectivePolicy:
-    """The settings that apply to one user: per type, the highest-priority active
-    policy that matches, then its highest-priority active rule that matches."""
-    chosen: dict[PolicyType, tuple[PolicyDoc, RuleDoc | None]] = {}
-    for kind in PolicyType:
-        policy = _first([p for p in policies if p.type is kind], user_id, group_ids)
-        if policy is not None:
-            chosen[kind] = (policy, _first(policy.rules, user_id, group_ids))
+    """The settings that apply to one user: per type, the policy and rule that
+    `choose` picks, read into settings. A type with no match keeps
+    Okta's defaults (the migration's default policies make that rare)."""
     result = EffectivePolicy()
-    if PolicyType.PASSWORD in chosen:
-        policy, rule = chosen[PolicyType.PASSWORD]
-        password = parse_password(policy.settings, rule.actions if rule else {})
+    chosen = choose(policies, PolicyType.PASSWORD, user_id, group_ids)
+    if chosen is not None:
+        policy, rule = chosen
+        password = parse_password(policy.settings, rule.actions)
         result = replace(result, password=password, password_policy_id=policy.id)
-    if PolicyType.MFA_ENROLL in chosen:
-        policy, _rule = chosen[PolicyType.MFA_ENROLL]
-        result = replace(
-            result, enrollment=parse_enrollment(policy.settings), enroll_policy_id=policy.id
-        )
-    if PolicyType.OKTA_SIGN_ON in chosen:
-        policy, rule = chosen[PolicyType.OKTA_SIGN_ON]
-        sign_on = parse_sign_on(rule.actions if rule else {})
+    chosen = choose(policies, PolicyType.MFA_ENROLL, user_id, group_ids)
+    if chosen is not None:
+        policy, rule = chosen
+        enrollment = parse_enrollment(policy.settings)
+        if parse_enroll_actions(rule.actions) == "NEVER":
+            # A rule that never prompts for enrolment cannot force one either.
+            enrollment = {
+                key: Enrollment.OPTIONAL if value is Enrollment.REQUIRED else value
+                for key, value in enrollment.items()
+            }
+        result = replace(result, enrollment=enrollment, enroll_policy_id=policy.id)
+    chosen = choose(policies, PolicyType.OKTA_SIGN_ON, user_id, group_ids)
+    if chosen is not None:
+        policy, rule = chosen
+        sign_on = parse_sign_on(rule.actions)
         result = replace(result, sign_on=sign_on, sign_on_policy_id=policy.id)
     return result
+
+
+# ---- conditions --------------------------------------------------------------------------
+
+
+def parse_conditions(raw: Any, *, rule: bool) -> dict[str, Any]:
+    """Check a ``conditions`` object as the Policies API accepts it.
+
+    ``people.groups.include/exclude`` on policies and rules,
+    ``people.users.include/exclude`` on rules, ``network.connection``
+    ``ANYWHERE`` on rules. Other condition types (``authContext``, ``risk``…)
+    are kept as sent but play no part in evaluation. Returns the conditions.
+    """
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise PolicyInvalid(["conditions: must be an object"])
+    causes: list[str] = []
+    people = {} if raw.get("people") is None else raw["people"]
+    if not isinstance(people, dict):
+        causes.append("conditions.people: must be an object")
+        people = {}
+    for block in ("groups", "users"):
+        part = {} if people.get(block) is None else people[block]
+        if not isinstance(part, dict):
+            causes.append(f"conditions.people.{block}: must be an object")
+            continue
+        for key in ("include", "exclude"):
+            values = [] if part.get(key) is None else part[key]
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                causes.append(f"conditions.people.{block}.{key}: must be a list of ids")
+            elif block == "users" and values and not rule:
+                causes.append(f"conditions.people.users.{key}: a policy can only name groups")
+    network = raw.get("network")
+    if network is not None:
+        if not isinstance(network, dict):
+            causes.append("conditions.network: must be an object")
+        elif (network.get("connection") or ANYWHERE) != ANYWHERE:
+            causes.append(
+                "conditions.network.connection: only ANYWHERE is supported (no network zones)"
+            )
+    if causes:
+        raise PolicyInvalid(causes)
+    return raw
+
+
+def group_ids_in(conditions: dict[str, Any]) -> set[str]:
+    """Every group id a (checked) conditions object names."""
+    groups = (conditions.get("people") or {}).get("groups") or {}
+    return set(_ids(groups, "include")) | set(_ids(groups, "exclude"))
 
 
 # ---- Okta's JSON → settings (also the validation of what the API accepts) ----------------
@@ -276,6 +353,9 @@ RECOVERY_KEYS = ("okta_email", "okta_sms", "okta_call", "recovery_question")
 
 
 def parse_password(settings: dict[str, Any], actions: dict[str, Any]) -> PasswordSettings:
+    """A PASSWORD policy's ``settings`` and its rule's ``actions`` →
+    :class:`PasswordSettings`. Missing values take Okta's defaults; wrong ones
+    raise :class:`PolicyInvalid` with one cause each."""
     causes: list[str] = []
     password = _obj(settings, "password", "settings", causes)
     cx = _obj(password, "complexity", "settings.password", causes)
@@ -380,7 +460,26 @@ def parse_password(settings: dict[str, Any], actions: dict[str, Any]) -> Passwor
     return result
 
 
+#: Factor keys of Okta's MFA enrollment policy that Portcullis has no factor
+#: for: accepted (clients send them) but never REQUIRED, as no one could comply.
+OTHER_ENROLL_KEYS = (
+    "duo",
+    "fido_u2f",
+    "fido_webauthn",
+    "okta_password",
+    "okta_push",
+    "rsa_token",
+    "symantec_vip",
+    "yubikey_token",
+)
+ENROLL_ACTIONS = ("CHALLENGE", "LOGIN", "NEVER")
+
+
 def parse_enrollment(settings: dict[str, Any]) -> dict[str, Enrollment]:
+    """``settings.factors`` of an MFA_ENROLL policy → factor key → requirement.
+
+    As in Okta, a factor left out of ``settings.factors`` is NOT_ALLOWED; with
+    no ``factors`` at all every factor is OPTIONAL (the default policy)."""
     causes: list[str] = []
     factors = _obj(settings, "factors", "settings", causes)
     table = (
@@ -388,27 +487,41 @@ def parse_enrollment(settings: dict[str, Any]) -> dict[str, Enrollment]:
         if factors
         else dict(EffectivePolicy().enrollment)
     )
+    allowed = tuple(e.value for e in Enrollment)
     for key, value in factors.items():
         path = f"settings.factors.{key}"
-        if key not in ENROLL_FACTOR_KEYS:
+        if key not in ENROLL_FACTOR_KEYS and key not in OTHER_ENROLL_KEYS:
             causes.append(f"{path}: unknown factor; use one of {', '.join(ENROLL_FACTOR_KEYS)}")
             continue
-        enroll = _obj(value if isinstance(value, dict) else {}, "enroll", path, causes)
-        choice = _choice(
-            enroll,
-            "self",
-            f"{path}.enroll",
-            causes,
-            tuple(e.value for e in Enrollment),
-            "NOT_ALLOWED",
+        if not isinstance(value, dict):
+            causes.append(f"{path}: must be an object")
+            continue
+        enroll = _obj(value, "enroll", path, causes)
+        choice = Enrollment(
+            _choice(enroll, "self", f"{path}.enroll", causes, allowed, "NOT_ALLOWED")
         )
-        table[key] = Enrollment(choice)
+        if key in ENROLL_FACTOR_KEYS:
+            table[key] = choice
+        elif choice is Enrollment.REQUIRED:
+            causes.append(f"{path}.enroll.self: this factor is not available in Portcullis")
     if causes:
         raise PolicyInvalid(causes)
     return table
 
 
+def parse_enroll_actions(actions: dict[str, Any]) -> str:
+    """``actions.enroll.self`` of an MFA_ENROLL rule: CHALLENGE (the default),
+    LOGIN or NEVER."""
+    causes: list[str] = []
+    enroll = _obj(actions, "enroll", "actions", causes)
+    choice = _choice(enroll, "self", "actions.enroll", causes, ENROLL_ACTIONS, "CHALLENGE")
+    if causes:
+        raise PolicyInvalid(causes)
+    return choice
+
+
 def parse_sign_on(actions: dict[str, Any]) -> SignOnSettings:
+    """``actions.signon`` of an OKTA_SIGN_ON rule → :class:`SignOnSettings`."""
     causes: list[str] = []
     signon = _obj(actions, "signon", "actions", causes)
     session = _obj(signon, "session", "actions.signon", causes)
