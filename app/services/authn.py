@@ -28,7 +28,7 @@ from app.domain.errors import ApiError, InvalidToken, ValidationFailed
 from app.domain.factors import Factor, Verification
 from app.domain.policy import EffectivePolicy, Enrollment, FactorPromptMode
 from app.domain.users import User, UserStatus
-from app.services import activation, credentials, factor_verification, factors
+from app.services import activation, credentials, factor_verification, factors, sessions
 from app.services.context import Context
 from app.store import UnitOfWork
 from app.store.transactions import Busy, Conflict, Loaded
@@ -456,6 +456,8 @@ def primary(ctx: Context, body: dict[str, Any]) -> View:
         return _password_failed(ctx, user, policy)
     if user.status == UserStatus.LOCKED_OUT:  # right password, still locked
         return _locked_out(policy)
+    if not policy.sign_on.access_allowed:  # a sign-on rule denies this user
+        raise _authentication_failed()
     ctx.stores.failed_attempts.clear(user.id)
     if user.password_hash != hash_before:  # an imported or weaker hash, upgraded
         with ctx.stores.unit_of_work() as uow:
@@ -755,6 +757,7 @@ def change_password(ctx: Context, state_token: Any, body: dict[str, Any]) -> Vie
                 user.set_status(UserStatus.ACTIVE, ctx.clock())
             uow.users.save(user)
         activation.forget_tokens(ctx, user.id)
+        sessions.end_all_for_user(ctx, user.id)
         call.user = user
         call.tx.password_verified_at = okta_timestamp(ctx.clock())
 
@@ -954,6 +957,7 @@ def reset_password(ctx: Context, state_token: Any, body: dict[str, Any]) -> View
             uow.users.save(user)
         ctx.stores.failed_attempts.clear(user.id)
         activation.forget_tokens(ctx, user.id)
+        sessions.end_all_for_user(ctx, user.id)
         call.user = user
         call.tx.progress.password_reset = True
         call.tx.password_verified_at = okta_timestamp(ctx.clock())

@@ -15,7 +15,7 @@ from typing import Any
 from app.domain.errors import ApiError
 from app.domain.passwords import PasswordPolicy
 from app.domain.users import LIFECYCLE, User, UserStatus
-from app.services import activation, credentials, factors, policies
+from app.services import activation, credentials, factors, policies, sessions
 from app.services.context import Context
 from app.services.users import find_user
 from app.store import UnitOfWork
@@ -75,6 +75,7 @@ def deactivate(ctx: Context, id_or_login: str) -> dict[str, Any]:
         user = find_user(uow, id_or_login)
         deactivate_in(ctx, uow, user)
     activation.forget_tokens(ctx, user.id)
+    sessions.end_all_for_user(ctx, user.id)
     return {}
 
 
@@ -88,6 +89,7 @@ def delete(ctx: Context, id_or_login: str) -> None:
             uow.groups.remove_user_everywhere(user.id, ctx.clock())
             uow.users.delete(user.id)
     activation.forget_tokens(ctx, user.id)
+    sessions.end_all_for_user(ctx, user.id)
 
 
 def _transition(ctx: Context, id_or_login: str, operation: str, to: UserStatus) -> User:
@@ -100,7 +102,8 @@ def _transition(ctx: Context, id_or_login: str, operation: str, to: UserStatus) 
 
 
 def suspend(ctx: Context, id_or_login: str) -> dict[str, Any]:
-    _transition(ctx, id_or_login, "suspend", S.SUSPENDED)
+    user = _transition(ctx, id_or_login, "suspend", S.SUSPENDED)
+    sessions.end_all_for_user(ctx, user.id)
     return {}
 
 
@@ -152,6 +155,7 @@ def reset_password(ctx: Context, id_or_login: str, *, send_email: bool) -> dict[
         user.set_status(S.RECOVERY, ctx.clock())
         uow.users.save(user)
     ctx.stores.one_time_tokens.revoke_for_user(activation.ACTIVATION, user.id)
+    sessions.end_all_for_user(ctx, user.id)
     token = activation.issue_recovery(ctx, user, send_email=send_email)
     return {} if send_email else {"resetPasswordUrl": activation.reset_password_url(ctx, token)}
 
@@ -162,6 +166,7 @@ def reset_factors(ctx: Context, id_or_login: str) -> dict[str, Any]:
         user = find_user(uow, id_or_login)
         _check(user, "reset_factors")
         factors.reset_all(ctx, uow, user)
+    sessions.end_all_for_user(ctx, user.id)
     return {}
 
 
@@ -178,6 +183,7 @@ def change_password(
             user.set_status(S.ACTIVE, ctx.clock())
         uow.users.save(user)
     activation.forget_tokens(ctx, user.id)
+    sessions.end_all_for_user(ctx, user.id)
     return credentials.credentials_view(user)
 
 
@@ -219,6 +225,7 @@ def forgot_password_with_answer(
         user.set_status(S.ACTIVE, ctx.clock())
         uow.users.save(user)
     activation.forget_tokens(ctx, user.id)
+    sessions.end_all_for_user(ctx, user.id)
     return credentials.credentials_view(user)
 
 

@@ -15,7 +15,7 @@ from app.domain.users import (
     User,
     UserStatus,
 )
-from app.services import activation, credentials
+from app.services import activation, credentials, sessions
 from app.services.context import Context
 from app.store import UnitOfWork
 from app.store.db import DuplicateKey
@@ -235,7 +235,9 @@ def update_user(ctx: Context, id_or_login: str, body: dict[str, Any], *, replace
             uow.users.save(user)
         except DuplicateKey as exc:
             raise ValidationFailed("login", [f"login: {DUPLICATE}"]) from exc
-        return user
+    if (body.get("credentials") or {}).get("password"):
+        sessions.end_all_for_user(ctx, user.id)  # a new password ends every session
+    return user
 
 
 def require_status(user: User, allowed: frozenset[UserStatus], code: str) -> None:

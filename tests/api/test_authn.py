@@ -131,6 +131,17 @@ def test_primary_authentication_succeeds_as_in_the_seed(
     assert not any(body["sessionToken"] in k for k in ctx.stores.redis.keys("*"))
 
 
+def test_a_sign_on_rule_that_denies_access_fails_like_a_wrong_password(
+    anonymous: Any, make_user: Any, policy: Policy
+) -> None:
+    make_user()
+    wrong = _error_body(sign_in(anonymous, password="Wrong-Password-1"))
+    policy.set(sign_on=SignOnSettings(access_allowed=False))
+    denied = sign_in(anonymous)
+    assert denied.status_code == 401
+    assert _error_body(denied) == wrong
+
+
 def test_successful_sign_in_sets_last_login(anonymous: Any, api: Any, make_user: Any) -> None:
     user = make_user()
     assert user["lastLogin"] is None

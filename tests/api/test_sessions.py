@@ -193,3 +193,39 @@ def test_amr_reflects_what_was_verified(
     assert body["amr"] == ["pwd", "kba", "mfa"]
     assert body["mfaActive"] is True
     assert body["lastFactorVerification"] == "2026-01-15T09:30:00.000Z"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        (
+            "POST",
+            "/credentials/change_password",
+            {"oldPassword": {"value": PASSWORD}, "newPassword": {"value": "Another-Passw0rd"}},
+        ),
+        ("POST", "/lifecycle/reset_password?sendEmail=false", None),
+        ("POST", "/lifecycle/suspend", None),
+        ("POST", "/lifecycle/deactivate", None),
+        ("POST", "/lifecycle/reset_factors", None),
+        ("POST", "", {"credentials": {"password": {"value": "Another-Passw0rd"}}}),
+    ],
+)
+def test_credential_and_status_changes_end_every_session(
+    api: Any, anonymous: Any, make_user: Any, method: str, path: str, body: Any
+) -> None:
+    user = make_user()
+    sid = api.post("/api/v1/sessions", json={"sessionToken": session_token(anonymous)}).get_json()[
+        "id"
+    ]
+    r = api.request(method, f"/api/v1/users/{user['id']}{path}", json=body)
+    assert r.status_code in (200, 204), r.get_json()
+    assert api.get(f"/api/v1/sessions/{sid}").status_code == 404
+
+
+def test_changing_the_profile_keeps_sessions(api: Any, anonymous: Any, make_user: Any) -> None:
+    user = make_user()
+    sid = api.post("/api/v1/sessions", json={"sessionToken": session_token(anonymous)}).get_json()[
+        "id"
+    ]
+    api.post(f"/api/v1/users/{user['id']}", json={"profile": {"nickName": "Ike"}})
+    assert api.get(f"/api/v1/sessions/{sid}").status_code == 200
