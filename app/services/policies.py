@@ -10,6 +10,7 @@ sign-in.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
@@ -18,6 +19,7 @@ from app.domain import ids
 from app.domain.errors import NotFound, ValidationFailed
 from app.domain.passwords import PasswordPolicy
 from app.domain.policy import (
+    ANYWHERE,
     RULE_TYPES,
     EffectivePolicy,
     PolicyDoc,
@@ -25,6 +27,9 @@ from app.domain.policy import (
     PolicyType,
     RuleDoc,
     evaluate,
+    group_ids_in,
+    parse_conditions,
+    parse_enroll_actions,
     parse_enrollment,
     parse_password,
     parse_sign_on,
@@ -44,8 +49,10 @@ STATUSES = ("ACTIVE", "INACTIVE")
 def effective_for(
     ctx: Context, uow: UnitOfWork, user: User, groups: Iterable[str] = ()
 ) -> EffectivePolicy:
-    """The settings that apply to ``user`` now (three queries: groups, policies,
-    rules). ``groups``: groups the user is about to join, counted as joined."""
+    """The settings that apply to ``user`` now, for the /authn engine and for
+    password changes. Two queries: the user's groups, then the active policies
+    with their active rules. ``groups``: groups the user is about to join (a
+    user being created with ``groupIds``), counted as joined."""
     group_ids = uow.groups.ids_of_user(user.id) | set(groups)
     return evaluate(uow.policies.all_active(), user.id, group_ids)
 
@@ -53,6 +60,7 @@ def effective_for(
 def password_complexity(
     ctx: Context, uow: UnitOfWork, user: User, groups: Iterable[str] = ()
 ) -> PasswordPolicy:
+    """The complexity and history rules of the user's PASSWORD policy."""
     return effective_for(ctx, uow, user, groups).password.complexity
 
 
@@ -69,43 +77,37 @@ def _check_settings(kind: PolicyType, settings: dict[str, Any]) -> None:
         raise ValidationFailed("policy", exc.causes) from exc
 
 
+def _check_rule_type(policy: PolicyDoc, body: dict[str, Any]) -> None:
+    if body.get("type") not in (None, RULE_TYPES[policy.type]):
+        raise ValidationFailed(
+            "rule", [f"type: rules of a {policy.type.value} policy are {RULE_TYPES[policy.type]}"]
+        )
+
+
 def _check_actions(kind: PolicyType, actions: dict[str, Any]) -> None:
     try:
         if kind is PolicyType.PASSWORD:
             parse_password({}, actions)
+        elif kind is PolicyType.MFA_ENROLL:
+            parse_enroll_actions(actions)
         elif kind is PolicyType.OKTA_SIGN_ON:
             parse_sign_on(actions)
     except PolicyInvalid as exc:
         raise ValidationFailed("rule", exc.causes) from exc
 
 
-def _check_conditions(uow: UnitOfWork, conditions: Any, what: str) -> dict[str, Any]:
-    if conditions is None:
-        return {}
-    if not isinstance(conditions, dict):
-        raise ValidationFailed(what, ["conditions: must be an object"])
-    people = conditions.get("people") or {}
-    causes = []
-    if not isinstance(people, dict):
-        causes.append("conditions.people: must be an object")
-        people = {}
-    for block in ("groups", "users"):
-        part = people.get(block) or {}
-        if not isinstance(part, dict):
-            causes.append(f"conditions.people.{block}: must be an object")
-            continue
-        for key in ("include", "exclude"):
-            values = part.get(key, [])
-            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-                causes.append(f"conditions.people.{block}.{key}: must be a list of ids")
-            elif block == "groups":
-                causes += [
-                    f"conditions.people.groups.{key}: group {g} does not exist"
-                    for g in values
-                    if uow.groups.get(g) is None
-                ]
-    if causes:
-        raise ValidationFailed(what, causes)
+def _check_conditions(uow: UnitOfWork, raw: Any, what: str) -> dict[str, Any]:
+    """The conditions as sent, once their shape is right and every group they
+    name exists (a typo in a group id would otherwise match no one, silently)."""
+    try:
+        conditions = parse_conditions(raw, rule=what == "rule")
+    except PolicyInvalid as exc:
+        raise ValidationFailed(what, exc.causes) from exc
+    missing = sorted(g for g in group_ids_in(conditions) if uow.groups.get(g) is None)
+    if missing:
+        raise ValidationFailed(
+            what, [f"conditions.people.groups: group {g} does not exist" for g in missing]
+        )
     return conditions
 
 
@@ -135,7 +137,9 @@ def _priority(body: dict[str, Any], what: str) -> int | None:
 
 
 def _dict(body: dict[str, Any], key: str, what: str) -> dict[str, Any]:
-    value = body.get(key) or {}
+    value = body.get(key)
+    if value is None:
+        return {}
     if not isinstance(value, dict):
         raise ValidationFailed(what, [f"{key}: must be an object"])
     return value
@@ -154,11 +158,14 @@ def _reorder(items: list[Any], moving: Any, priority: int | None) -> list[Any]:
 # ---- policies ------------------------------------------------------------------------------
 
 
-def list_policies(ctx: Context, kind: Any) -> list[PolicyDoc]:
-    if kind is None:
+def list_policies(ctx: Context, kind: Any, status: str | None = None) -> list[PolicyDoc]:
+    """``GET /api/v1/policies?type=…[&status=…]``: as in Okta, ``type`` is required."""
+    if not kind:
         raise ValidationFailed("type", ["type: The type query parameter is required"])
+    policy_type = _kind(kind)
     with ctx.stores.unit_of_work() as uow:
-        return uow.policies.of_type(_kind(kind))
+        found = uow.policies.of_type(policy_type)
+    return [p for p in found if status is None or p.status == status]
 
 
 def get_policy(ctx: Context, policy_id: str) -> PolicyDoc:
@@ -201,8 +208,33 @@ def create_policy(ctx: Context, body: dict[str, Any], *, activate: bool) -> Poli
         return policy
 
 
+#: The actions of the first rule of a new policy: Okta's defaults for the type.
+FIRST_RULE_ACTIONS: dict[PolicyType, dict[str, Any]] = {
+    PolicyType.PASSWORD: {
+        "passwordChange": {"access": "ALLOW"},
+        "selfServicePasswordReset": {"access": "ALLOW"},
+        "selfServiceUnlock": {"access": "DENY"},
+    },
+    PolicyType.MFA_ENROLL: {"enroll": {"self": "CHALLENGE"}},
+    PolicyType.OKTA_SIGN_ON: {
+        "signon": {
+            "access": "ALLOW",
+            "requireFactor": False,
+            "rememberDeviceByDefault": False,
+            "session": {
+                "usePersistentCookie": False,
+                "maxSessionIdleMinutes": 120,
+                "maxSessionLifetimeMinutes": 0,
+            },
+        }
+    },
+}
+
+
 def _default_rule(ctx: Context, uow: UnitOfWork, policy: PolicyDoc) -> None:
-    """Every new policy gets a default rule, as in Okta: allow, no extra factor."""
+    """A new policy gets one rule with Okta's default actions, so that it takes
+    effect at once (a policy with no rule never applies). Unlike the rule of
+    a system policy it is an ordinary rule: edit, deactivate or delete it."""
     now = ctx.clock()
     uow.policies.add_rule(
         RuleDoc(
@@ -212,9 +244,9 @@ def _default_rule(ctx: Context, uow: UnitOfWork, policy: PolicyDoc) -> None:
             name="Default Rule",
             status="ACTIVE",
             priority=1,
-            system=True,
-            conditions={"network": {"connection": "ANYWHERE"}},
-            actions={},
+            system=False,
+            conditions={"network": {"connection": ANYWHERE}},
+            actions=copy.deepcopy(FIRST_RULE_ACTIONS[policy.type]),
             created=now,
             last_updated=now,
         )
@@ -299,11 +331,7 @@ def _find_rule(uow: UnitOfWork, policy_id: str, rule_id: str) -> RuleDoc:
 def create_rule(ctx: Context, policy_id: str, body: dict[str, Any], *, activate: bool) -> RuleDoc:
     with ctx.stores.unit_of_work() as uow:
         policy = _find(uow, policy_id)
-        if body.get("type") not in (None, RULE_TYPES[policy.type]):
-            raise ValidationFailed(
-                "rule",
-                [f"type: rules of a {policy.type.value} policy are {RULE_TYPES[policy.type]}"],
-            )
+        _check_rule_type(policy, body)
         actions = _dict(body, "actions", "rule")
         _check_actions(policy.type, actions)
         now = ctx.clock()
@@ -330,11 +358,16 @@ def update_rule(ctx: Context, policy_id: str, rule_id: str, body: dict[str, Any]
     with ctx.stores.unit_of_work() as uow:
         policy = _find(uow, policy_id)
         rule = _find_rule(uow, policy_id, rule_id)
+        _check_rule_type(policy, body)
         actions = _dict(body, "actions", "rule") if "actions" in body else rule.actions
         _check_actions(policy.type, actions)
         conditions = rule.conditions
         if "conditions" in body:
             conditions = _check_conditions(uow, body.get("conditions"), "rule")
+            if rule.system and conditions != rule.conditions:
+                # The default rule is the catch-all: narrowing it would leave
+                # some users with no rule, hence no policy at all.
+                raise ValidationFailed("rule", ["conditions: The default rule applies to everyone"])
         rule = replace(
             rule,
             name=_name(body, "rule"),

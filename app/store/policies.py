@@ -1,4 +1,4 @@
-"""The policy repository: policies with their rules, read in two queries."""
+"""The policy repository: policies and their rules (``policies``, ``policy_rules``)."""
 
 from __future__ import annotations
 
@@ -49,34 +49,29 @@ class PolicyRepository:
 
     # ---- policies --------------------------------------------------------------------------
 
-    def of_type(self, kind: PolicyType, *, with_rules: bool = False) -> list[PolicyDoc]:
-        """The policies of one type, by priority."""
+    def of_type(self, kind: PolicyType) -> list[PolicyDoc]:
+        """The policies of one type, by priority (without their rules)."""
         rows = self.session.scalars(
             select(PolicyRow).where(PolicyRow.type == kind.value).order_by(PolicyRow.priority)
         )
-        policies = [_policy(r) for r in rows]
-        if with_rules:
-            self._attach_rules(policies)
-        return policies
+        return [_policy(r) for r in rows]
 
     def all_active(self) -> list[PolicyDoc]:
-        """Every active policy with its rules: what sign-in evaluates (two queries)."""
-        rows = self.session.scalars(select(PolicyRow).where(PolicyRow.status == "ACTIVE"))
-        policies = [_policy(r) for r in rows]
-        self._attach_rules(policies)
-        return policies
-
-    def _attach_rules(self, policies: list[PolicyDoc]) -> None:
-        if not policies:
-            return
-        by_id = {p.id: p for p in policies}
-        rows = self.session.scalars(
-            select(PolicyRuleRow)
-            .where(PolicyRuleRow.policy_id.in_(by_id))
-            .order_by(PolicyRuleRow.priority)
+        """Every active policy with its active rules: what sign-in evaluates, in one
+        query. A policy with no active rule is left out, as it can never apply."""
+        rows = self.session.execute(
+            select(PolicyRow, PolicyRuleRow)
+            .join(PolicyRuleRow, PolicyRuleRow.policy_id == PolicyRow.id)
+            .where(PolicyRow.status == "ACTIVE", PolicyRuleRow.status == "ACTIVE")
+            .order_by(PolicyRow.priority, PolicyRuleRow.priority)
         )
-        for row in rows:
-            by_id[row.policy_id].rules.append(_rule(row))
+        policies: dict[str, PolicyDoc] = {}
+        for policy_row, rule_row in rows.tuples():
+            policy = policies.get(policy_row.id)
+            if policy is None:
+                policy = policies[policy_row.id] = _policy(policy_row)
+            policy.rules.append(_rule(rule_row))
+        return list(policies.values())
 
     def get(self, policy_id: str) -> PolicyDoc | None:
         row = self._row(policy_id)
