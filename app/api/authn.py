@@ -49,6 +49,7 @@ class AuthnPrimarySchema(schemas.Lenient):
         data_key="context", attribute="context", metadata={"description": "deviceToken"}
     )
     stateToken = fields.String(metadata={"description": "alone: read the transaction"})
+    token = fields.String(metadata={"description": "alone: an activation token (e-mailed link)"})
 
 
 class AuthnStateTokenSchema(schemas.Lenient):

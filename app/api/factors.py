@@ -24,7 +24,8 @@ blp = Blueprint(
 blp.before_request(require_api_token)
 
 #: The QR code opens in a browser without an API token (as in Okta's guide):
-#: the signed, short-lived link is the credential.
+#: the signed, short-lived link is the credential. The question catalog is
+#: public too (the MFA_ENROLL answer of /authn links to it).
 qr_blp = Blueprint("factor_qr", __name__, url_prefix="/api/v1/users/<string:user_id>/factors")
 
 
@@ -104,10 +105,12 @@ def catalog(user_id: str) -> list[dict[str, Any]]:
     return [catalog_entry_json(ctx, user.id, kind, f) for kind, f in entries]
 
 
-@blp.route("/questions", methods=["GET"])
-@blp.response(200, QuestionSchema(many=True))
+@qr_blp.route("/questions", methods=["GET"])
+@qr_blp.doc(security=[])
+@qr_blp.response(200, QuestionSchema(many=True))
 def questions(user_id: str) -> list[dict[str, str]]:
-    """The security questions a ``question`` factor may use."""
+    """The security questions a ``question`` factor may use. No API token: the
+    catalog is public, and sign-in pages read it during MFA enrolment."""
     factors.list_factors(context(), user_id)  # 404 for an unknown user
     return question.catalog()
 

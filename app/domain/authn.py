@@ -109,6 +109,7 @@ class Progress:
     recovery_verified: bool = False  # the SMS/call code or the recovery token
     recovery_answered: bool = False
     password_reset: bool = False
+    activating: bool = False  # an activation token: the user chooses a first password
 
 
 def next_status(facts: Facts, progress: Progress) -> Status:

@@ -179,7 +179,8 @@ def _facts(
         mfa_required=mfa_required,
         has_active_factors=bool(_usable_factors(policy, user_factors)),
         recovery_question_required=(
-            user.recovery_question is not None
+            not tx.progress.activating
+            and user.recovery_question is not None
             and "recovery_question" in policy.password.recovery_factors
         ),
     )
@@ -204,10 +205,12 @@ def _expired(ctx: Context, tx: Tx) -> bool:
 
 
 def _read_user(
-    ctx: Context, uow: UnitOfWork, user_id: str
+    ctx: Context, uow: UnitOfWork, user_id: str, *, activating: bool = False
 ) -> tuple[User, EffectivePolicy, list[Factor]]:
     user = uow.users.get(user_id)
-    if user is None or user.status in CANNOT_SIGN_IN:
+    if user is None:
+        raise InvalidToken()
+    if user.status in CANNOT_SIGN_IN and not (activating and user.status == UserStatus.PROVISIONED):
         raise InvalidToken()
     return user, effective_for(ctx, uow, user), uow.factors.for_user(user.id)
 
@@ -235,7 +238,9 @@ def _open(ctx: Context, state_token: str | None, action: Action) -> Call:
         if tx.user_id is None:
             return _decoy(ctx, loaded, tx, action)
         with ctx.stores.unit_of_work() as uow:
-            user, policy, user_factors = _read_user(ctx, uow, tx.user_id)
+            user, policy, user_factors = _read_user(
+                ctx, uow, tx.user_id, activating=tx.progress.activating
+            )
     except BaseException:
         if action is not Action.READ:
             store.release(loaded)
@@ -268,7 +273,7 @@ def _decoy(ctx: Context, loaded: Loaded, tx: Tx, action: Action) -> Call:
             state_token=loaded.token,
             expires_at=parse_timestamp(tx.expires_at),
             relay_state=tx.relay_state,
-            recovery_type=tx.progress.recovery_type.value if tx.progress.recovery_type else None,
+            recovery_type=_recovery_type(tx),
             recovery_factor_type=tx.recovery_factor_type,
         )
     )
@@ -367,7 +372,7 @@ def _view(ctx: Context, call: Call, state_token: str | None) -> View:
         expires_at=parse_timestamp(tx.expires_at),
         relay_state=tx.relay_state,
         policy=policy,
-        recovery_type=tx.progress.recovery_type.value if tx.progress.recovery_type else None,
+        recovery_type=_recovery_type(tx),
     )
     status = tx.status
     if status is Status.MFA_REQUIRED:
@@ -390,6 +395,12 @@ def _view(ctx: Context, call: Call, state_token: str | None) -> View:
     elif status is Status.RECOVERY_CHALLENGE:
         view.recovery_factor_type = tx.recovery_factor_type
     return view
+
+
+def _recovery_type(tx: Tx) -> str | None:
+    """``recoveryType`` as Okta shows it; an activation shows none."""
+    kind = tx.progress.recovery_type
+    return kind.value if kind is not None and not tx.progress.activating else None
 
 
 def _find(user_factors: list[Factor], factor_id: str | None) -> Factor | None:
@@ -429,6 +440,8 @@ def primary(ctx: Context, body: dict[str, Any]) -> View:
     """``POST /api/v1/authn``: username and password, or ``{stateToken}`` to read."""
     if body.get("stateToken") is not None and body.get("username") is None:
         return read(ctx, body.get("stateToken"))
+    if body.get("token") is not None and body.get("username") is None:
+        return activate(ctx, body)
     username = _string(body, "username")
     password = _string(body, "password")
     assert username is not None and password is not None
@@ -921,7 +934,9 @@ def recovery_token(ctx: Context, body: dict[str, Any]) -> View:
 def _begin_recovery(ctx: Context, tx: Tx) -> View:
     assert tx.user_id is not None
     with ctx.stores.unit_of_work() as uow:
-        user, policy, user_factors = _read_user(ctx, uow, tx.user_id)
+        user, policy, user_factors = _read_user(
+            ctx, uow, tx.user_id, activating=tx.progress.activating
+        )
     call = Call(None, tx, user, policy, user_factors)
     facts = _facts(ctx, user, policy, user_factors, tx)
     tx.status = authn.next_status(facts, tx.progress)
@@ -953,6 +968,8 @@ def reset_password(ctx: Context, state_token: Any, body: dict[str, Any]) -> View
             if user is None:
                 raise InvalidToken()
             _set_password(ctx, uow, user, new)
+            if call.tx.progress.activating and user.activated is None:
+                user.activated = ctx.clock()
             user.set_status(UserStatus.ACTIVE, ctx.clock())
             uow.users.save(user)
         ctx.stores.failed_attempts.clear(user.id)
@@ -963,3 +980,37 @@ def reset_password(ctx: Context, state_token: Any, body: dict[str, Any]) -> View
         call.tx.password_verified_at = okta_timestamp(ctx.clock())
 
     return _run(ctx, state_token, Action.RESET_PASSWORD, act)
+
+
+# ---- activation -----------------------------------------------------------------------------
+
+
+def activate(ctx: Context, body: dict[str, Any]) -> View:
+    """``POST /api/v1/authn {"token": activationToken}``: the e-mailed activation
+    link. A user without a password chooses one (PASSWORD_RESET), then signs in."""
+    token = body.get("token")
+    if not isinstance(token, str) or not token:
+        raise ValidationFailed("authRequest", ["token: The field cannot be left blank"])
+    user_id = ctx.stores.one_time_tokens.consume(activation.ACTIVATION, token)
+    if user_id is None:
+        raise _authentication_failed()
+    with ctx.stores.unit_of_work() as uow:
+        user = uow.users.get(user_id)
+        if user is None or user.status not in (UserStatus.PROVISIONED, UserStatus.STAGED):
+            raise _authentication_failed()
+        if user.has_password:  # activated with the password it was created with
+            user.activated = ctx.clock()
+            user.set_status(UserStatus.ACTIVE, ctx.clock())
+            uow.users.save(user)
+        elif user.status == UserStatus.STAGED:
+            user.set_status(UserStatus.PROVISIONED, ctx.clock())
+            uow.users.save(user)
+    relay_state = _string(body, "relayState", required=False)
+    if user.has_password:
+        tx = Tx(user_id, Status.UNAUTHENTICATED, Progress(), "", relay_state=relay_state)
+        return _begin(ctx, tx)
+    progress = Progress(
+        recovery_type=RecoveryType.PASSWORD, recovery_verified=True, activating=True
+    )
+    tx = Tx(user_id, Status.UNAUTHENTICATED, progress, "", relay_state=relay_state)
+    return _begin_recovery(ctx, tx)

@@ -1147,3 +1147,33 @@ def test_every_action_outside_the_table_is_refused(
         assert r.get_json()["errorCode"] == "E0000079", action
     # Nothing moved.
     assert authn(anonymous, stateToken=token).get_json()["status"] == status.value
+
+
+# ---- activation ----------
+
+
+def test_activation_token_lets_a_new_user_choose_a_password(
+    anonymous: Any, api: Any, make_user: Any, ctx: Any
+) -> None:
+    user = make_user(password=None, activate=False)
+    r = api.post(f"/api/v1/users/{user['id']}/lifecycle/activate?sendEmail=false")
+    token = r.get_json()["activationToken"]
+    r = authn(anonymous, token=token)
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["status"] == "PASSWORD_RESET", body
+    assert "recoveryType" not in body
+    assert body["_links"]["next"]["name"] == "resetPassword"
+    r = authn(
+        anonymous,
+        "/credentials/reset_password",
+        stateToken=body["stateToken"],
+        newPassword="First-Passw0rd-1",
+    )
+    assert r.get_json()["status"] == "SUCCESS", r.get_json()
+    fresh = api.get(f"/api/v1/users/{user['id']}").get_json()
+    assert fresh["status"] == "ACTIVE" and fresh["activated"] is not None
+    assert sign_in(anonymous, password="First-Passw0rd-1").get_json()["status"] == "SUCCESS"
+    # The activation token was one-time.
+    again = authn(anonymous, token=token)
+    assert again.status_code == 401 and again.get_json()["errorCode"] == "E0000004"

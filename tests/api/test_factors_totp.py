@@ -297,6 +297,16 @@ def test_factor_apis_need_a_token(anonymous: Any, api: Any, make_user: Any) -> N
     assert r.status_code == 401
 
 
+def test_the_question_catalog_needs_no_token(anonymous: Any, make_user: Any) -> None:
+    """Sign-in pages read it during MFA enrolment, as the /authn answer links it."""
+    user = make_user()
+    r = anonymous.get(f"/api/v1/users/{user['id']}/factors/questions")
+    assert r.status_code == 200
+    catalog = r.get_json()
+    assert len(catalog) > 5
+    assert all(set(entry) == {"question", "questionText"} for entry in catalog)
+
+
 def test_catalog_and_questions(api: Any, make_user: Any) -> None:
     user = make_user()
     catalog = api.get(f"/api/v1/users/{user['id']}/factors/catalog").get_json()
