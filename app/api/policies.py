@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from app.api import schemas
 from app.api.admin_auth import require_api_token
@@ -26,8 +26,15 @@ blp = Blueprint(
 blp.before_request(require_api_token)
 
 
-class TypeQuery(schemas.Lenient):
-    type = fields.String(metadata={"description": "PASSWORD, MFA_ENROLL or OKTA_SIGN_ON"})
+class ListQuery(schemas.Lenient):
+    type = fields.String(
+        metadata={"description": "PASSWORD, MFA_ENROLL or OKTA_SIGN_ON (required)"}
+    )
+    status = fields.String(validate=validate.OneOf(["ACTIVE", "INACTIVE"]))
+
+
+class ExpandQuery(schemas.Lenient):
+    expand = fields.String(validate=validate.OneOf(["rules"]))
 
 
 class ActivateQuery(schemas.Lenient):
@@ -40,7 +47,7 @@ class PolicyIn(schemas.Lenient):
     description = fields.String(allow_none=True)
     priority = fields.Raw()
     conditions = fields.Raw(allow_none=True)
-    settings = fields.Raw()
+    settings = fields.Raw(allow_none=True)
 
 
 class RuleIn(schemas.Lenient):
@@ -48,7 +55,7 @@ class RuleIn(schemas.Lenient):
     name = fields.String()
     priority = fields.Raw()
     conditions = fields.Raw(allow_none=True)
-    actions = fields.Raw()
+    actions = fields.Raw(allow_none=True)
 
 
 class PolicySchema(schemas.Lenient):
@@ -64,6 +71,7 @@ class PolicySchema(schemas.Lenient):
     created = fields.String()
     lastUpdated = fields.String()
     links = fields.Dict(data_key="_links", attribute="_links")
+    embedded = fields.Dict(data_key="_embedded", attribute="_embedded")
 
 
 class RuleSchema(schemas.Lenient):
@@ -80,15 +88,28 @@ class RuleSchema(schemas.Lenient):
     links = fields.Dict(data_key="_links", attribute="_links")
 
 
-def policy_json(ctx: Context, policy: PolicyDoc) -> dict[str, Any]:
-    base = ctx.url(f"/api/v1/policies/{policy.id}")
-    links: dict[str, Any] = {"self": hinted(base, "GET", "PUT", "DELETE")}
-    if policy.status == "ACTIVE":
+def _lifecycle_links(base: str, status: str, system: bool) -> dict[str, Any]:
+    """``self`` plus ``activate`` or ``deactivate``. A system policy or rule can
+    be neither deleted nor deactivated, so its links offer neither."""
+    if system:
+        return {"self": hinted(base, "GET", "PUT")}
+    links = {"self": hinted(base, "GET", "PUT", "DELETE")}
+    if status == "ACTIVE":
         links["deactivate"] = hinted(f"{base}/lifecycle/deactivate", "POST")
     else:
         links["activate"] = hinted(f"{base}/lifecycle/activate", "POST")
+    return links
+
+
+def policy_json(
+    ctx: Context, policy: PolicyDoc, rules: list[RuleDoc] | None = None
+) -> dict[str, Any]:
+    """A policy in the shape of Okta's Policy object; ``rules`` (for
+    ``?expand=rules``) go in ``_embedded.rules``."""
+    base = ctx.url(f"/api/v1/policies/{policy.id}")
+    links = _lifecycle_links(base, policy.status, policy.system)
     links["rules"] = hinted(f"{base}/rules", "GET", "POST")
-    return {
+    body: dict[str, Any] = {
         "id": policy.id,
         "status": policy.status,
         "name": policy.name,
@@ -102,15 +123,14 @@ def policy_json(ctx: Context, policy: PolicyDoc) -> dict[str, Any]:
         "_links": links,
         "type": policy.type.value,
     }
+    if rules is not None:
+        body["_embedded"] = {"rules": [rule_json(ctx, r) for r in rules]}
+    return body
 
 
 def rule_json(ctx: Context, rule: RuleDoc) -> dict[str, Any]:
+    """A rule in the shape of Okta's Rules object."""
     base = ctx.url(f"/api/v1/policies/{rule.policy_id}/rules/{rule.id}")
-    links: dict[str, Any] = {"self": hinted(base, "GET", "PUT", "DELETE")}
-    if rule.status == "ACTIVE":
-        links["deactivate"] = hinted(f"{base}/lifecycle/deactivate", "POST")
-    else:
-        links["activate"] = hinted(f"{base}/lifecycle/activate", "POST")
     return {
         "id": rule.id,
         "status": rule.status,
@@ -121,18 +141,19 @@ def rule_json(ctx: Context, rule: RuleDoc) -> dict[str, Any]:
         "system": rule.system,
         "conditions": rule.conditions,
         "actions": rule.actions,
-        "_links": links,
+        "_links": _lifecycle_links(base, rule.status, rule.system),
         "type": rule.type,
     }
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(TypeQuery, location="query")
+@blp.arguments(ListQuery, location="query")
 @blp.response(200, PolicySchema(many=True))
 def list_policies(query: dict[str, Any]) -> list[dict[str, Any]]:
     """The policies of one type (``type`` is required), by priority."""
     ctx = context()
-    return [policy_json(ctx, p) for p in policies.list_policies(ctx, query.get("type"))]
+    found = policies.list_policies(ctx, query.get("type"), query.get("status"))
+    return [policy_json(ctx, p) for p in found]
 
 
 @blp.route("", methods=["POST"])
@@ -145,9 +166,14 @@ def create_policy(query: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]
 
 
 @blp.route("/<string:policy_id>", methods=["GET"])
+@blp.arguments(ExpandQuery, location="query")
 @blp.response(200, PolicySchema)
-def get_policy(policy_id: str) -> dict[str, Any]:
+def get_policy(query: dict[str, Any], policy_id: str) -> dict[str, Any]:
+    """A policy; with ``?expand=rules`` its rules too, in ``_embedded.rules``."""
     ctx = context()
+    if query.get("expand") == "rules":
+        policy, rules = policies.list_rules(ctx, policy_id)
+        return policy_json(ctx, policy, rules)
     return policy_json(ctx, policies.get_policy(ctx, policy_id))
 
 
@@ -167,17 +193,17 @@ def delete_policy(policy_id: str) -> tuple[str, int]:
 
 
 @blp.route("/<string:policy_id>/lifecycle/activate", methods=["POST"])
-@blp.response(200, PolicySchema)
-def activate_policy(policy_id: str) -> dict[str, Any]:
-    ctx = context()
-    return policy_json(ctx, policies.set_policy_status(ctx, policy_id, "ACTIVE"))
+@blp.response(204)
+def activate_policy(policy_id: str) -> tuple[str, int]:
+    policies.set_policy_status(context(), policy_id, "ACTIVE")
+    return "", 204
 
 
 @blp.route("/<string:policy_id>/lifecycle/deactivate", methods=["POST"])
-@blp.response(200, PolicySchema)
-def deactivate_policy(policy_id: str) -> dict[str, Any]:
-    ctx = context()
-    return policy_json(ctx, policies.set_policy_status(ctx, policy_id, "INACTIVE"))
+@blp.response(204)
+def deactivate_policy(policy_id: str) -> tuple[str, int]:
+    policies.set_policy_status(context(), policy_id, "INACTIVE")
+    return "", 204
 
 
 @blp.route("/<string:policy_id>/rules", methods=["GET"])
@@ -220,14 +246,14 @@ def delete_rule(policy_id: str, rule_id: str) -> tuple[str, int]:
 
 
 @blp.route("/<string:policy_id>/rules/<string:rule_id>/lifecycle/activate", methods=["POST"])
-@blp.response(200, RuleSchema)
-def activate_rule(policy_id: str, rule_id: str) -> dict[str, Any]:
-    ctx = context()
-    return rule_json(ctx, policies.set_rule_status(ctx, policy_id, rule_id, "ACTIVE"))
+@blp.response(204)
+def activate_rule(policy_id: str, rule_id: str) -> tuple[str, int]:
+    policies.set_rule_status(context(), policy_id, rule_id, "ACTIVE")
+    return "", 204
 
 
 @blp.route("/<string:policy_id>/rules/<string:rule_id>/lifecycle/deactivate", methods=["POST"])
-@blp.response(200, RuleSchema)
-def deactivate_rule(policy_id: str, rule_id: str) -> dict[str, Any]:
-    ctx = context()
-    return rule_json(ctx, policies.set_rule_status(ctx, policy_id, rule_id, "INACTIVE"))
+@blp.response(204)
+def deactivate_rule(policy_id: str, rule_id: str) -> tuple[str, int]:
+    policies.set_rule_status(context(), policy_id, rule_id, "INACTIVE")
+    return "", 204

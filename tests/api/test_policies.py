@@ -1,0 +1,711 @@
+"""/api/v1/policies: Okta's Policy API, and the policies taking effect.
+
+The default policies come from the migration; the tests create groups,
+policies and rules over HTTP, then check that password changes and sign-in
+follow the policy that applies to each user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.services import policies
+from tests.conftest import PASSWORD
+
+BASE = "http://portcullis.test/api/v1/policies"
+TYPES = ("PASSWORD", "MFA_ENROLL", "OKTA_SIGN_ON")
+
+
+# ---- helpers ----------------------------------------------------------------------------
+
+
+def everyone_id(api: Any) -> str:
+    (everyone,) = api.get("/api/v1/groups?q=Everyone").get_json()
+    return str(everyone["id"])
+
+
+def make_group(api: Any, name: str, *members: dict[str, Any]) -> str:
+    r = api.post("/api/v1/groups", json={"profile": {"name": name}})
+    assert r.status_code == 200, r.get_json()
+    group_id = str(r.get_json()["id"])
+    for user in members:
+        assert api.put(f"/api/v1/groups/{group_id}/users/{user['id']}").status_code == 204
+    return group_id
+
+
+def default_policy(api: Any, kind: str) -> dict[str, Any]:
+    (policy,) = [p for p in api.get(f"/api/v1/policies?type={kind}").get_json() if p["system"]]
+    return dict(policy)
+
+
+def create_policy(api: Any, kind: str = "PASSWORD", query: str = "", **body: Any) -> dict[str, Any]:
+    body.setdefault("name", f"{kind} policy")
+    r = api.post(f"/api/v1/policies{query}", json={"type": kind, **body})
+    assert r.status_code == 200, r.get_json()
+    return dict(r.get_json())
+
+
+def for_groups(*group_ids: str) -> dict[str, Any]:
+    return {"people": {"groups": {"include": list(group_ids)}}}
+
+
+def create_rule(api: Any, policy_id: str, **body: Any) -> dict[str, Any]:
+    body.setdefault("name", "Rule")
+    r = api.post(f"/api/v1/policies/{policy_id}/rules", json=body)
+    assert r.status_code == 200, r.get_json()
+    return dict(r.get_json())
+
+
+def names_by_priority(api: Any, kind: str) -> list[tuple[int, str]]:
+    return [(p["priority"], p["name"]) for p in api.get(f"/api/v1/policies?type={kind}").get_json()]
+
+
+def strict_password_settings(min_length: int = 14, **complexity: Any) -> dict[str, Any]:
+    return {
+        "password": {
+            "complexity": {"minLength": min_length, "minSymbol": 1, **complexity},
+            "age": {"historyCount": 0},
+        }
+    }
+
+
+def change_password(api: Any, user_id: str, old: str, new: str) -> Any:
+    return api.post(
+        f"/api/v1/users/{user_id}/credentials/change_password",
+        json={"oldPassword": {"value": old}, "newPassword": {"value": new}},
+    )
+
+
+def causes(response: Any) -> list[str]:
+    return [c["errorSummary"] for c in response.get_json()["errorCauses"]]
+
+
+# ---- the default policies ------------------------------------------------------------------
+
+
+def test_default_password_policy_as_in_okta(api: Any) -> None:
+    policy = default_policy(api, "PASSWORD")
+    pid = policy["id"]
+    assert pid.startswith("00p") and len(pid) == 20
+    assert policy["type"] == "PASSWORD"
+    assert policy["name"] == "Default Policy"
+    assert (policy["status"], policy["priority"], policy["system"]) == ("ACTIVE", 1, True)
+    assert policy["conditions"] == {"people": {"groups": {"include": [everyone_id(api)]}}}
+    assert policy["settings"]["password"] == {
+        "complexity": {
+            "minLength": 8,
+            "minLowerCase": 1,
+            "minUpperCase": 1,
+            "minNumber": 1,
+            "minSymbol": 0,
+            "excludeUsername": True,
+            "excludeAttributes": [],
+        },
+        "age": {"maxAgeDays": 0, "expireWarnDays": 0, "minAgeMinutes": 0, "historyCount": 4},
+        "lockout": {"maxAttempts": 10, "autoUnlockMinutes": None, "showLockoutFailures": False},
+    }
+    recovery = policy["settings"]["recovery"]["factors"]
+    assert {k: v["status"] for k, v in recovery.items()} == {
+        "okta_email": "ACTIVE",
+        "recovery_question": "ACTIVE",
+        "okta_sms": "INACTIVE",
+        "okta_call": "INACTIVE",
+    }
+    # A system policy can be neither deleted nor deactivated: its links say so.
+    assert policy["_links"] == {
+        "self": {"href": f"{BASE}/{pid}", "hints": {"allow": ["GET", "PUT"]}},
+        "rules": {"href": f"{BASE}/{pid}/rules", "hints": {"allow": ["GET", "POST"]}},
+    }
+    assert api.get(f"/api/v1/policies/{pid}").get_json() == policy
+    (rule,) = api.get(f"/api/v1/policies/{pid}/rules").get_json()
+    assert rule["id"].startswith("0pr") and len(rule["id"]) == 20
+    assert (rule["name"], rule["type"], rule["system"], rule["priority"]) == (
+        "Default Rule",
+        "PASSWORD",
+        True,
+        1,
+    )
+    assert rule["conditions"] == {"network": {"connection": "ANYWHERE"}}
+    assert rule["actions"] == {
+        "passwordChange": {"access": "ALLOW"},
+        "selfServicePasswordReset": {"access": "ALLOW"},
+        "selfServiceUnlock": {"access": "DENY"},
+    }
+    assert rule["_links"] == {
+        "self": {"href": f"{BASE}/{pid}/rules/{rule['id']}", "hints": {"allow": ["GET", "PUT"]}}
+    }
+
+
+def test_default_mfa_enroll_and_sign_on_policies(api: Any) -> None:
+    enroll = default_policy(api, "MFA_ENROLL")
+    factors = enroll["settings"]["factors"]
+    assert sorted(factors) == sorted(
+        ["google_otp", "okta_otp", "okta_sms", "okta_call", "okta_email", "okta_question"]
+    )
+    assert {f["enroll"]["self"] for f in factors.values()} == {"OPTIONAL"}
+    sign_on = default_policy(api, "OKTA_SIGN_ON")
+    (rule,) = api.get(f"/api/v1/policies/{sign_on['id']}/rules").get_json()
+    assert rule["type"] == "SIGN_ON" and rule["name"] == "Default Rule"
+    signon = rule["actions"]["signon"]
+    assert (signon["access"], signon["requireFactor"]) == ("ALLOW", False)
+    assert signon["session"]["maxSessionIdleMinutes"] == 120
+    assert signon["session"]["maxSessionLifetimeMinutes"] == 0
+
+
+def test_expand_rules_embeds_them(api: Any) -> None:
+    policy = default_policy(api, "OKTA_SIGN_ON")
+    body = api.get(f"/api/v1/policies/{policy['id']}?expand=rules").get_json()
+    rules = api.get(f"/api/v1/policies/{policy['id']}/rules").get_json()
+    assert body["_embedded"] == {"rules": rules}
+    assert "_embedded" not in api.get(f"/api/v1/policies/{policy['id']}").get_json()
+
+
+def test_defaults_cannot_be_deleted_or_deactivated(api: Any) -> None:
+    for kind in TYPES:
+        policy = default_policy(api, kind)
+        pid = policy["id"]
+        (rule,) = api.get(f"/api/v1/policies/{pid}/rules").get_json()
+        rule_url = f"/api/v1/policies/{pid}/rules/{rule['id']}"
+        for response in (
+            api.delete(f"/api/v1/policies/{pid}"),
+            api.post(f"/api/v1/policies/{pid}/lifecycle/deactivate"),
+            api.delete(rule_url),
+            api.post(f"{rule_url}/lifecycle/deactivate"),
+            api.put(f"/api/v1/policies/{pid}", json={**policy, "conditions": {}}),
+            api.put(rule_url, json={**rule, "conditions": for_groups(everyone_id(api))}),
+        ):
+            assert response.status_code == 400, response.get_json()
+            assert response.get_json()["errorCode"] == "E0000001"
+        assert api.get(f"/api/v1/policies/{pid}").get_json()["status"] == "ACTIVE"
+        assert api.get(rule_url).get_json()["status"] == "ACTIVE"
+        # Activating what is active is harmless.
+        assert api.post(f"/api/v1/policies/{pid}/lifecycle/activate").status_code == 204
+
+
+def test_default_policy_settings_and_rule_actions_can_change(api: Any) -> None:
+    policy = default_policy(api, "PASSWORD")
+    changed = {**policy, "settings": strict_password_settings(10)}
+    r = api.put(f"/api/v1/policies/{policy['id']}", json=changed)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["settings"] == strict_password_settings(10)
+    assert r.get_json()["system"] is True
+    (rule,) = api.get(f"/api/v1/policies/{policy['id']}/rules").get_json()
+    unlock = {**rule["actions"], "selfServiceUnlock": {"access": "ALLOW"}}
+    r = api.put(
+        f"/api/v1/policies/{policy['id']}/rules/{rule['id']}", json={**rule, "actions": unlock}
+    )
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["actions"]["selfServiceUnlock"] == {"access": "ALLOW"}
+
+
+# ---- create, read, update, delete ------------------------------------------------------------
+
+
+def test_create_get_update_delete(api: Any, clock: Any) -> None:
+    admins = make_group(api, "Admins")
+    policy = create_policy(
+        api,
+        description="Longer passwords for admins",
+        conditions=for_groups(admins),
+        settings=strict_password_settings(),
+    )
+    pid = policy["id"]
+    assert pid.startswith("00p") and len(pid) == 20
+    assert policy["status"] == "ACTIVE"  # ?activate defaults to true
+    assert (policy["priority"], policy["system"]) == (1, False)
+    assert policy["description"] == "Longer passwords for admins"
+    assert policy["conditions"] == for_groups(admins)
+    assert policy["created"] == policy["lastUpdated"] == "2026-01-15T09:30:00.000Z"
+    assert policy["_links"] == {
+        "self": {"href": f"{BASE}/{pid}", "hints": {"allow": ["GET", "PUT", "DELETE"]}},
+        "deactivate": {"href": f"{BASE}/{pid}/lifecycle/deactivate", "hints": {"allow": ["POST"]}},
+        "rules": {"href": f"{BASE}/{pid}/rules", "hints": {"allow": ["GET", "POST"]}},
+    }
+    assert api.get(f"/api/v1/policies/{pid}").get_json() == policy
+    assert names_by_priority(api, "PASSWORD") == [(1, "PASSWORD policy"), (2, "Default Policy")]
+    # A new policy has one ordinary rule with Okta's default actions, so it applies at once.
+    (rule,) = api.get(f"/api/v1/policies/{pid}/rules").get_json()
+    assert (rule["name"], rule["system"], rule["status"]) == ("Default Rule", False, "ACTIVE")
+    assert "deactivate" in rule["_links"]
+
+    clock.advance(minutes=5)
+    r = api.put(
+        f"/api/v1/policies/{pid}",
+        json={**policy, "name": "Admins", "settings": strict_password_settings(16)},
+    )
+    assert r.status_code == 200, r.get_json()
+    updated = r.get_json()
+    assert updated["name"] == "Admins"
+    assert updated["settings"]["password"]["complexity"]["minLength"] == 16
+    assert updated["created"] == "2026-01-15T09:30:00.000Z"
+    assert updated["lastUpdated"] == "2026-01-15T09:35:00.000Z"
+
+    assert api.delete(f"/api/v1/policies/{pid}").status_code == 204
+    for response in (
+        api.get(f"/api/v1/policies/{pid}"),
+        api.get(f"/api/v1/policies/{pid}/rules"),
+        api.get(f"/api/v1/policies/{pid}/rules/{rule['id']}"),
+        api.delete(f"/api/v1/policies/{pid}"),
+    ):
+        assert response.status_code == 404
+        assert response.get_json()["errorCode"] == "E0000007"
+    assert names_by_priority(api, "PASSWORD") == [(1, "Default Policy")]
+
+
+def test_create_inactive_then_activate(api: Any) -> None:
+    policy = create_policy(api, "OKTA_SIGN_ON", query="?activate=false")
+    pid = policy["id"]
+    assert policy["status"] == "INACTIVE"
+    assert policy["_links"]["activate"] == {
+        "href": f"{BASE}/{pid}/lifecycle/activate",
+        "hints": {"allow": ["POST"]},
+    }
+    assert "deactivate" not in policy["_links"]
+    r = api.post(f"/api/v1/policies/{pid}/lifecycle/activate")
+    assert r.status_code == 204 and r.get_data() == b""
+    assert api.get(f"/api/v1/policies/{pid}").get_json()["status"] == "ACTIVE"
+    assert api.post(f"/api/v1/policies/{pid}/lifecycle/deactivate").status_code == 204
+    assert api.get(f"/api/v1/policies/{pid}").get_json()["status"] == "INACTIVE"
+
+
+def test_list_requires_a_type_and_filters_by_status(api: Any) -> None:
+    for query in ("", "?type=", "?type=OAUTH_AUTHORIZATION_POLICY", "?type=password"):
+        r = api.get(f"/api/v1/policies{query}")
+        assert r.status_code == 400, query
+        assert r.get_json()["errorCode"] == "E0000001"
+    create_policy(api, "MFA_ENROLL", name="Off", query="?activate=false")
+    assert names_by_priority(api, "MFA_ENROLL") == [(1, "Off"), (2, "Default Policy")]
+    active = api.get("/api/v1/policies?type=MFA_ENROLL&status=ACTIVE").get_json()
+    assert [p["name"] for p in active] == ["Default Policy"]
+    inactive = api.get("/api/v1/policies?type=MFA_ENROLL&status=INACTIVE").get_json()
+    assert [p["name"] for p in inactive] == ["Off"]
+    assert api.get("/api/v1/policies?type=MFA_ENROLL&status=GONE").status_code == 400
+
+
+def test_requires_an_api_token(anonymous: Any) -> None:
+    r = anonymous.get("/api/v1/policies?type=PASSWORD")
+    assert r.status_code == 401 and r.get_json()["errorCode"] == "E0000011"
+
+
+# ---- priorities ---------------------------------------------------------------------------
+
+
+def test_inserting_at_a_priority_shifts_the_others_down(api: Any) -> None:
+    for name in ("A", "B"):
+        create_policy(api, "OKTA_SIGN_ON", name=name)
+    # No priority: after the others, before the default.
+    assert names_by_priority(api, "OKTA_SIGN_ON") == [(1, "A"), (2, "B"), (3, "Default Policy")]
+    create_policy(api, "OKTA_SIGN_ON", name="C", priority=1)
+    assert names_by_priority(api, "OKTA_SIGN_ON") == [
+        (1, "C"),
+        (2, "A"),
+        (3, "B"),
+        (4, "Default Policy"),
+    ]
+    create_policy(api, "OKTA_SIGN_ON", name="D", priority=99)
+    assert names_by_priority(api, "OKTA_SIGN_ON")[-2:] == [(4, "D"), (5, "Default Policy")]
+    # Moving one with PUT.
+    (d,) = [p for p in api.get("/api/v1/policies?type=OKTA_SIGN_ON").get_json() if p["name"] == "D"]
+    assert api.put(f"/api/v1/policies/{d['id']}", json={**d, "priority": 2}).status_code == 200
+    assert names_by_priority(api, "OKTA_SIGN_ON") == [
+        (1, "C"),
+        (2, "D"),
+        (3, "A"),
+        (4, "B"),
+        (5, "Default Policy"),
+    ]
+    # The default stays last whatever it is asked.
+    default = default_policy(api, "OKTA_SIGN_ON")
+    r = api.put(f"/api/v1/policies/{default['id']}", json={**default, "priority": 1})
+    assert r.status_code == 200 and r.get_json()["priority"] == 5
+    # Deleting closes the gap; other types are untouched.
+    assert api.delete(f"/api/v1/policies/{d['id']}").status_code == 204
+    assert [p for p, _ in names_by_priority(api, "OKTA_SIGN_ON")] == [1, 2, 3, 4]
+    assert names_by_priority(api, "PASSWORD") == [(1, "Default Policy")]
+
+
+def test_rule_priorities_keep_the_default_rule_last(api: Any) -> None:
+    policy = default_policy(api, "OKTA_SIGN_ON")
+    pid = policy["id"]
+    first = create_rule(api, pid, name="First")
+    assert first["priority"] == 1 and first["type"] == "SIGN_ON"
+    create_rule(api, pid, name="Top", priority=1)
+    create_rule(api, pid, name="Asked last", priority=50)
+    rules = api.get(f"/api/v1/policies/{pid}/rules").get_json()
+    assert [(r["priority"], r["name"]) for r in rules] == [
+        (1, "Top"),
+        (2, "First"),
+        (3, "Asked last"),
+        (4, "Default Rule"),
+    ]
+
+
+# ---- rules --------------------------------------------------------------------------------
+
+
+def test_rule_crud_and_lifecycle(api: Any, make_user: Any, clock: Any) -> None:
+    user = make_user()
+    policy = create_policy(api, "OKTA_SIGN_ON")
+    pid = policy["id"]
+    rule = create_rule(
+        api,
+        pid,
+        name="MFA everywhere",
+        type="SIGN_ON",
+        conditions={
+            "people": {"users": {"exclude": [user["id"]]}},
+            "network": {"connection": "ANYWHERE"},
+        },
+        actions={
+            "signon": {"access": "ALLOW", "requireFactor": True, "factorPromptMode": "ALWAYS"}
+        },
+    )
+    rid = rule["id"]
+    assert rid.startswith("0pr") and len(rid) == 20
+    assert (rule["status"], rule["system"], rule["priority"]) == ("ACTIVE", False, 2)
+    assert rule["_links"] == {
+        "self": {"href": f"{BASE}/{pid}/rules/{rid}", "hints": {"allow": ["GET", "PUT", "DELETE"]}},
+        "deactivate": {
+            "href": f"{BASE}/{pid}/rules/{rid}/lifecycle/deactivate",
+            "hints": {"allow": ["POST"]},
+        },
+    }
+    assert api.get(f"/api/v1/policies/{pid}/rules/{rid}").get_json() == rule
+
+    clock.advance(minutes=1)
+    r = api.put(
+        f"/api/v1/policies/{pid}/rules/{rid}",
+        json={**rule, "name": "Renamed", "actions": {"signon": {"access": "DENY"}}},
+    )
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["name"] == "Renamed"
+    assert r.get_json()["actions"] == {"signon": {"access": "DENY"}}
+    assert r.get_json()["lastUpdated"] == "2026-01-15T09:31:00.000Z"
+
+    assert api.post(f"/api/v1/policies/{pid}/rules/{rid}/lifecycle/deactivate").status_code == 204
+    inactive = api.get(f"/api/v1/policies/{pid}/rules/{rid}").get_json()
+    assert inactive["status"] == "INACTIVE" and "activate" in inactive["_links"]
+    assert api.post(f"/api/v1/policies/{pid}/rules/{rid}/lifecycle/activate").status_code == 204
+
+    # A rule is reached only through its own policy.
+    other = default_policy(api, "OKTA_SIGN_ON")
+    assert api.get(f"/api/v1/policies/{other['id']}/rules/{rid}").status_code == 404
+    assert api.get(f"/api/v1/policies/{pid}/rules/0prNOPE").status_code == 404
+    assert api.delete(f"/api/v1/policies/{pid}/rules/{rid}").status_code == 204
+    assert api.get(f"/api/v1/policies/{pid}/rules/{rid}").status_code == 404
+    # The first rule of a new policy is an ordinary one.
+    (first,) = api.get(f"/api/v1/policies/{pid}/rules").get_json()
+    assert api.delete(f"/api/v1/policies/{pid}/rules/{first['id']}").status_code == 204
+    assert api.get(f"/api/v1/policies/{pid}/rules").get_json() == []
+
+
+# ---- bad input ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "cause"),
+    [
+        ({"name": "x"}, "type: must be one of PASSWORD, MFA_ENROLL, OKTA_SIGN_ON"),
+        ({"type": "ACCESS_POLICY", "name": "x"}, "type: must be one of"),
+        ({"type": "PASSWORD"}, "name: The field cannot be left blank"),
+        ({"type": "PASSWORD", "name": "  "}, "name: The field cannot be left blank"),
+        ({"type": "PASSWORD", "name": "x", "priority": 0}, "priority: must be a whole number"),
+        ({"type": "PASSWORD", "name": "x", "priority": "1"}, "priority: must be a whole number"),
+        ({"type": "PASSWORD", "name": "x", "settings": []}, "settings: must be an object"),
+        (
+            {
+                "type": "PASSWORD",
+                "name": "x",
+                "settings": {"password": {"complexity": {"minLength": 1}}},
+            },
+            "settings.password.complexity.minLength: must be a whole number from 4 to 256",
+        ),
+        (
+            {
+                "type": "MFA_ENROLL",
+                "name": "x",
+                "settings": {"factors": {"google_otp": {"enroll": {"self": "ALWAYS"}}}},
+            },
+            "settings.factors.google_otp.enroll.self: must be one of",
+        ),
+        (
+            {
+                "type": "PASSWORD",
+                "name": "x",
+                "conditions": {"people": {"groups": {"include": "all"}}},
+            },
+            "conditions.people.groups.include: must be a list of ids",
+        ),
+        (
+            {"type": "PASSWORD", "name": "x", "conditions": for_groups("00gNOPE")},
+            "conditions.people.groups: group 00gNOPE does not exist",
+        ),
+        (
+            {
+                "type": "PASSWORD",
+                "name": "x",
+                "conditions": {"people": {"users": {"include": ["00u1"]}}},
+            },
+            "conditions.people.users.include: a policy can only name groups",
+        ),
+        ({"type": "PASSWORD", "name": 5}, "name: Not a valid string."),
+    ],
+)
+def test_create_policy_rejects(api: Any, body: dict[str, Any], cause: str) -> None:
+    r = api.post("/api/v1/policies", json=body)
+    assert r.status_code == 400, r.get_json()
+    assert r.get_json()["errorCode"] == "E0000001"
+    assert any(c.startswith(cause) for c in causes(r)), causes(r)
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "cause"),
+    [
+        ("OKTA_SIGN_ON", {"type": "PASSWORD"}, "type: rules of a OKTA_SIGN_ON policy are SIGN_ON"),
+        ("OKTA_SIGN_ON", {"actions": {"signon": {"access": "MAYBE"}}}, "actions.signon.access"),
+        ("OKTA_SIGN_ON", {"actions": {"signon": {"factorPromptMode": "X"}}}, "actions.signon"),
+        ("MFA_ENROLL", {"actions": {"enroll": {"self": "SOMETIMES"}}}, "actions.enroll.self"),
+        ("PASSWORD", {"actions": {"selfServiceUnlock": "yes"}}, "actions.selfServiceUnlock"),
+        (
+            "PASSWORD",
+            {"conditions": {"network": {"connection": "ZONE", "include": ["nzo1"]}}},
+            "conditions.network.connection: only ANYWHERE is supported",
+        ),
+        ("PASSWORD", {"actions": "ALLOW"}, "actions: must be an object"),
+        ("PASSWORD", {"name": ""}, "name: The field cannot be left blank"),
+    ],
+)
+def test_create_rule_rejects(api: Any, kind: str, body: dict[str, Any], cause: str) -> None:
+    policy = default_policy(api, kind)
+    r = api.post(f"/api/v1/policies/{policy['id']}/rules", json={"name": "Rule", **body})
+    assert r.status_code == 400, r.get_json()
+    assert r.get_json()["errorCode"] == "E0000001"
+    assert any(c.startswith(cause) for c in causes(r)), causes(r)
+
+
+def test_update_rejects_a_type_change(api: Any) -> None:
+    policy = default_policy(api, "PASSWORD")
+    r = api.put(f"/api/v1/policies/{policy['id']}", json={**policy, "type": "OKTA_SIGN_ON"})
+    assert r.status_code == 400
+    assert causes(r) == ["type: The type of a policy cannot change"]
+
+
+def test_unknown_ids_are_404(api: Any) -> None:
+    for method, path in (
+        ("GET", "/api/v1/policies/00pNOPE"),
+        ("PUT", "/api/v1/policies/00pNOPE"),
+        ("DELETE", "/api/v1/policies/00pNOPE"),
+        ("POST", "/api/v1/policies/00pNOPE/lifecycle/activate"),
+        ("GET", "/api/v1/policies/00pNOPE/rules"),
+        ("POST", "/api/v1/policies/00pNOPE/rules"),
+        ("GET", "/api/v1/policies/00pNOPE/rules/0prNOPE"),
+        ("POST", "/api/v1/policies/00pNOPE/rules/0prNOPE/lifecycle/deactivate"),
+    ):
+        r = api.request(method, path, json={"name": "x", "type": "PASSWORD"})
+        assert r.status_code == 404, (method, path)
+        assert r.get_json()["errorCode"] == "E0000007"
+        assert r.get_json()["errorSummary"].startswith("Not found: Resource not found:")
+
+
+GARBAGE: list[Any] = [
+    None,
+    [],
+    "PASSWORD",
+    17,
+    {"type": None, "name": None},
+    {"type": ["PASSWORD"], "name": "x"},
+    {"type": "PASSWORD", "name": "x", "settings": {"password": {"lockout": []}}},
+    {"type": "PASSWORD", "name": "x", "settings": {"recovery": {"factors": {"okta_sms": 1}}}},
+    {"type": "MFA_ENROLL", "name": "x", "settings": {"factors": []}},
+    {"type": "MFA_ENROLL", "name": "x", "settings": {"factors": {"google_otp": {"enroll": 3}}}},
+    {"type": "OKTA_SIGN_ON", "name": "x", "conditions": {"people": {"users": []}}},
+    {"type": "OKTA_SIGN_ON", "name": "x", "conditions": {"network": "ANYWHERE"}},
+    {"type": "OKTA_SIGN_ON", "name": "x", "priority": 1.5},
+    {"type": "OKTA_SIGN_ON", "name": "x", "priority": True},
+    {"type": "OKTA_SIGN_ON", "name": "x", "description": ["x"]},
+]
+
+
+@pytest.mark.parametrize("body", GARBAGE)
+def test_garbage_is_a_400_never_a_500(api: Any, body: Any) -> None:
+    created = api.post("/api/v1/policies", json=body)
+    assert created.status_code == 400, created.get_json()
+    default = default_policy(api, "OKTA_SIGN_ON")
+    for path in (f"/api/v1/policies/{default['id']}", f"/api/v1/policies/{default['id']}/rules"):
+        r = api.request("PUT" if path.endswith(default["id"]) else "POST", path, json=body)
+        assert r.status_code == 400, (path, r.get_json())
+        assert r.get_json()["errorCode"] in ("E0000001", "E0000003")
+
+
+def test_malformed_json_is_e0000003(api: Any) -> None:
+    r = api.post("/api/v1/policies", data="{", headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and r.get_json()["errorCode"] == "E0000003"
+
+
+# ---- which policy applies to whom ----------------------------------------------------------
+
+
+def test_group_conditions_pick_the_policy_for_each_user(api: Any, make_user: Any, ctx: Any) -> None:
+    admin = make_user("ada.admin@example.com")
+    other = make_user("olga.other@example.com")
+    admins = make_group(api, "Admins", admin)
+    strict = create_policy(api, conditions=for_groups(admins), settings=strict_password_settings())
+    default = default_policy(api, "PASSWORD")
+    with ctx.stores.unit_of_work() as uow:
+        assert (
+            policies.effective_for(ctx, uow, uow.users.get(admin["id"])).password_policy_id
+            == (strict["id"])
+        )
+        assert (
+            policies.effective_for(ctx, uow, uow.users.get(other["id"])).password_policy_id
+            == (default["id"])
+        )
+    r = change_password(api, admin["id"], PASSWORD, "Only-12-char")
+    assert r.status_code == 400
+    assert any("at least 14 characters" in c for c in causes(r)), causes(r)
+    assert change_password(api, other["id"], PASSWORD, "Only-12-char").status_code == 200
+    assert change_password(api, admin["id"], PASSWORD, "Fourteen-chars-1").status_code == 200
+    # A deactivated policy no longer applies: the default does again.
+    assert api.post(f"/api/v1/policies/{strict['id']}/lifecycle/deactivate").status_code == 204
+    assert change_password(api, admin["id"], "Fourteen-chars-1", "Short-Again1").status_code == 200
+
+
+def test_a_policy_whose_rules_do_not_match_is_passed_over(api: Any, make_user: Any) -> None:
+    admin = make_user("ada.admin@example.com")
+    admins = make_group(api, "Admins", admin)
+    strict = create_policy(api, conditions=for_groups(admins), settings=strict_password_settings())
+    (rule,) = api.get(f"/api/v1/policies/{strict['id']}/rules").get_json()
+    excluded = {"people": {"users": {"exclude": [admin["id"]]}}}
+    r = api.put(
+        f"/api/v1/policies/{strict['id']}/rules/{rule['id']}", json={**rule, "conditions": excluded}
+    )
+    assert r.status_code == 200, r.get_json()
+    assert change_password(api, admin["id"], PASSWORD, "Only-12-char").status_code == 200
+
+
+def test_custom_complexity_applies_on_user_create(api: Any) -> None:
+    contractors = make_group(api, "Contractors")
+    create_policy(
+        api,
+        conditions=for_groups(contractors),
+        settings=strict_password_settings(24, excludeAttributes=["lastName"]),
+    )
+    body = {
+        "profile": {
+            "login": "carla.contractor@example.com",
+            "email": "carla.contractor@example.com",
+            "firstName": "Carla",
+            "lastName": "Contractor",
+        },
+        "credentials": {"password": {"value": PASSWORD}},
+    }
+    r = api.post("/api/v1/users", json={**body, "groupIds": [contractors]})
+    assert r.status_code == 400
+    assert any("at least 24 characters" in c for c in causes(r)), causes(r)
+    r = api.post(
+        "/api/v1/users",
+        json={
+            **body,
+            "groupIds": [contractors],
+            "credentials": {"password": {"value": "Contractor-pass-long-enough!"}},
+        },
+    )
+    assert r.status_code == 400
+    assert any("lastName" in c for c in causes(r)), causes(r)
+    r = api.post(
+        "/api/v1/users",
+        json={
+            **body,
+            "groupIds": [contractors],
+            "credentials": {"password": {"value": "A-passphrase-long-enough-1"}},
+        },
+    )
+    assert r.status_code == 200, r.get_json()
+    # Without the group, the default policy applies.
+    other = {**body["profile"], "login": "dan@example.com", "email": "dan@example.com"}
+    r = api.post("/api/v1/users", json={**body, "profile": other})
+    assert r.status_code == 200, r.get_json()
+
+
+def test_history_count_comes_from_the_policy(api: Any, make_user: Any) -> None:
+    user = make_user()
+    assert change_password(api, user["id"], PASSWORD, PASSWORD).status_code == 400
+    default = default_policy(api, "PASSWORD")
+    settings = default["settings"]
+    settings["password"]["age"]["historyCount"] = 0
+    r = api.put(f"/api/v1/policies/{default['id']}", json={**default, "settings": settings})
+    assert r.status_code == 200, r.get_json()
+    assert change_password(api, user["id"], PASSWORD, PASSWORD).status_code == 200
+
+
+def test_temporary_password_meets_the_users_policy(api: Any, make_user: Any) -> None:
+    user = make_user()
+    default = default_policy(api, "PASSWORD")
+    r = api.put(
+        f"/api/v1/policies/{default['id']}",
+        json={**default, "settings": strict_password_settings(30)},
+    )
+    assert r.status_code == 200, r.get_json()
+    r = api.post(f"/api/v1/users/{user['id']}/lifecycle/expire_password?tempPassword=true")
+    assert r.status_code == 200, r.get_json()
+    temp = r.get_json()["tempPassword"]
+    assert len(temp) >= 30 and any(not c.isalnum() for c in temp)
+
+
+# ---- sign-in follows the policies ----------------------------------------------------------
+
+
+def sign_in(anonymous: Any, login: str) -> dict[str, Any]:
+    r = anonymous.post("/api/v1/authn", json={"username": login, "password": PASSWORD})
+    assert r.status_code == 200, r.get_json()
+    return dict(r.get_json())
+
+
+def test_sign_on_rule_requires_mfa_for_a_group(api: Any, anonymous: Any, make_user: Any) -> None:
+    sales = make_user("sam.sales@example.com")
+    other = make_user("olga.other@example.com")
+    for user in (sales, other):
+        r = api.post(
+            f"/api/v1/users/{user['id']}/factors?activate=true",
+            json={
+                "factorType": "question",
+                "provider": "OKTA",
+                "profile": {"question": "name_of_first_plush_toy", "answer": "Mr Bunny Rabbit"},
+            },
+        )
+        assert r.status_code == 200, r.get_json()
+    group = make_group(api, "Sales", sales)
+    policy = create_policy(api, "OKTA_SIGN_ON", name="Sales MFA", conditions=for_groups(group))
+    create_rule(
+        api,
+        policy["id"],
+        name="Require MFA",
+        priority=1,
+        actions={
+            "signon": {"access": "ALLOW", "requireFactor": True, "factorPromptMode": "ALWAYS"}
+        },
+    )
+    assert sign_in(anonymous, "sam.sales@example.com")["status"] == "MFA_REQUIRED"
+    assert sign_in(anonymous, "olga.other@example.com")["status"] == "SUCCESS"
+
+
+def test_enroll_policy_requires_google_authenticator_for_a_group(
+    api: Any, anonymous: Any, make_user: Any
+) -> None:
+    admin = make_user("ada.admin@example.com")
+    make_user("olga.other@example.com")
+    group = make_group(api, "Admins", admin)
+    create_policy(
+        api,
+        "MFA_ENROLL",
+        name="Admins enroll TOTP",
+        conditions=for_groups(group),
+        settings={"factors": {"google_otp": {"enroll": {"self": "REQUIRED"}}}},
+    )
+    body = sign_in(anonymous, "ada.admin@example.com")
+    assert body["status"] == "MFA_ENROLL"
+    offered = {(f["provider"], f["enrollment"]) for f in body["_embedded"]["factors"]}
+    assert offered == {("GOOGLE", "REQUIRED")}
+    assert sign_in(anonymous, "olga.other@example.com")["status"] == "SUCCESS"
