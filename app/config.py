@@ -67,6 +67,9 @@ class Settings:
     state_token_ttl: int = 5 * 60
     session_token_ttl: int = 5 * 60
     session_cookie_samesite: str = "Lax"  # the sid cookie: Lax, Strict or None
+    # Where /signin sends the browser after SUCCESS (via sessionCookieRedirect);
+    # empty: BASE_URL + "/app", the session page that ships with the server.
+    signin_redirect_url: str = ""
     # argon2id cost (argon2-cffi's RFC 9106 "low memory" profile by default).
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure what the test suite talks to is there: PostgreSQL on 127.0.0.1:5432
-# (trust auth for postgres), Redis on 127.0.0.1:6379, and Node.js for newman.
+# (trust auth for postgres), Redis on 127.0.0.1:6379, Node.js for newman, and
+# Debian's Chromium for the browser tests (no browser is downloaded).
 # Installs Debian's packages and starts the services only when missing, so it
 # is quick on a machine that already has them. Used by `make test` and .ci/run.
 set -euo pipefail
@@ -50,6 +51,13 @@ ensure_node() {
   apt_install nodejs npm
 }
 
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then return; fi
+  log "installing Chromium"
+  apt_install chromium
+}
+
 ensure_postgres
 ensure_redis
 ensure_node
+ensure_chromium

@@ -17,6 +17,7 @@ from app.api import (
     policies,
     runtime,
     sessions,
+    signin,
     trusted_origins,
     users,
     workos_mfa,
@@ -73,7 +74,8 @@ def register(app: Flask) -> Api:
         workos_mfa.blp,
     ):
         api.register_blueprint(blueprint)
-    app.register_blueprint(login.blp)  # a browser page, not part of the OpenAPI document
+    app.register_blueprint(login.blp)  # browser pages, not part of the OpenAPI document
+    app.register_blueprint(signin.blp)
     cors.register(app)
     if context_settings(app).dev_outbox_enabled:
         api.register_blueprint(dev_outbox.blp)
