@@ -961,6 +961,396 @@ pm.test('only the system default is left', () => {
     ],
 )
 
+POLICY = "/api/v1/policies/{{policyId}}"
+POLICY_RULE = POLICY + "/rules/{{policyRuleId}}"
+POLICY_LOGIN = "ada.admin.{{runId}}@example.com"
+STRICT_PASSWORDS = {
+    "password": {
+        "complexity": {"minLength": 14, "minSymbol": 1, "excludeAttributes": ["lastName"]},
+        "age": {"historyCount": 6},
+    }
+}
+POLICIES = folder(
+    "Policies",
+    [
+        request(
+            "List PASSWORD Policies (the default)",
+            "GET",
+            "/api/v1/policies?type=PASSWORD",
+            expect_status(200)
+            + """
+const policies = pm.response.json();
+const defaults = policies.filter(p => p.system);
+pm.test('one system Default Policy, last, for Everyone', () => {
+  pm.expect(defaults.length).to.eql(1);
+  pm.expect(defaults[0].name).to.eql('Default Policy');
+  pm.expect(defaults[0].priority).to.eql(policies.length);
+  pm.expect(defaults[0].settings.password.complexity.minLength).to.eql(8);
+  pm.expect(defaults[0]._links.self.hints.allow).to.eql(['GET', 'PUT']);
+});
+pm.collectionVariables.set('defaultPolicyId', defaults[0].id);
+""",
+        ),
+        request(
+            "Error: list without a type",
+            "GET",
+            "/api/v1/policies",
+            expect_error(400, "E0000001"),
+        ),
+        request(
+            "Create Group for the Policy",
+            "POST",
+            "/api/v1/groups",
+            expect_status(200)
+            + "pm.collectionVariables.set('policyGroupId', pm.response.json().id);\n",
+            {"profile": {"name": "Admins {{runId}}", "description": "Postman policies"}},
+        ),
+        request(
+            "Create PASSWORD Policy for the Group",
+            "POST",
+            "/api/v1/policies",
+            expect_status(200)
+            + """
+const policy = pm.response.json();
+pm.test('an ACTIVE 00p policy at priority 1', () => {
+  pm.expect(policy.id).to.match(/^00p[A-Za-z0-9]{17}$/);
+  pm.expect(policy.status).to.eql('ACTIVE');
+  pm.expect(policy.priority).to.eql(1);
+  pm.expect(policy.system).to.eql(false);
+  pm.expect(policy._links.deactivate.href).to.match(/^https?:\\/\\//);
+});
+pm.collectionVariables.set('policyId', policy.id);
+""",
+            {
+                "type": "PASSWORD",
+                "name": "Admins passwords {{runId}}",
+                "description": "Longer passwords for admins",
+                "priority": 1,
+                "conditions": {"people": {"groups": {"include": ["{{policyGroupId}}"]}}},
+                "settings": STRICT_PASSWORDS,
+            },
+        ),
+        request(
+            "Get Policy",
+            "GET",
+            POLICY,
+            expect_status(200)
+            + """
+pm.test('the settings as sent', () => {
+  const complexity = pm.response.json().settings.password.complexity;
+  pm.expect(complexity.minLength).to.eql(14);
+  pm.expect(complexity.minSymbol).to.eql(1);
+});
+""",
+        ),
+        request(
+            "Error: a Group member's password too short for the Policy",
+            "POST",
+            "/api/v1/users?activate=true",
+            expect_error(400, "E0000001")
+            + """
+pm.test('the policy asks for 14 characters', () => {
+  const causes = pm.response.json().errorCauses.map(c => c.errorSummary).join(' ');
+  pm.expect(causes).to.include('at least 14 characters');
+});
+""",
+            {
+                "profile": {
+                    "firstName": "Ada",
+                    "lastName": "Admin",
+                    "email": POLICY_LOGIN,
+                    "login": POLICY_LOGIN,
+                },
+                "credentials": {"password": {"value": "Sup3r-Secret"}},
+                "groupIds": ["{{policyGroupId}}"],
+            },
+        ),
+        request(
+            "Create a Group member with a password the Policy accepts",
+            "POST",
+            "/api/v1/users?activate=true",
+            expect_status(200)
+            + "pm.collectionVariables.set('policyUserId', pm.response.json().id);\n",
+            {
+                "profile": {
+                    "firstName": "Ada",
+                    "lastName": "Admin",
+                    "email": POLICY_LOGIN,
+                    "login": POLICY_LOGIN,
+                },
+                "credentials": {"password": {"value": "Sup3r-Secret-Phrase!"}},
+                "groupIds": ["{{policyGroupId}}"],
+            },
+        ),
+        request(
+            "List Policy Rules",
+            "GET",
+            POLICY + "/rules",
+            expect_status(200)
+            + """
+pm.test('one ordinary rule, so the policy applies', () => {
+  const rules = pm.response.json();
+  pm.expect(rules.length).to.eql(1);
+  pm.expect(rules[0].type).to.eql('PASSWORD');
+  pm.expect(rules[0].system).to.eql(false);
+});
+""",
+        ),
+        request(
+            "Create Policy Rule at priority 1",
+            "POST",
+            POLICY + "/rules",
+            expect_status(200)
+            + """
+const rule = pm.response.json();
+pm.test('a 0pr rule first in line', () => {
+  pm.expect(rule.id).to.match(/^0pr/);
+  pm.expect(rule.priority).to.eql(1);
+  pm.expect(rule.actions.selfServiceUnlock.access).to.eql('ALLOW');
+});
+pm.collectionVariables.set('policyRuleId', rule.id);
+""",
+            {
+                "type": "PASSWORD",
+                "name": "Self-service unlock {{runId}}",
+                "priority": 1,
+                "conditions": {
+                    "people": {"users": {"exclude": []}},
+                    "network": {"connection": "ANYWHERE"},
+                },
+                "actions": {
+                    "passwordChange": {"access": "ALLOW"},
+                    "selfServicePasswordReset": {"access": "ALLOW"},
+                    "selfServiceUnlock": {"access": "ALLOW"},
+                },
+            },
+        ),
+        request(
+            "Update Policy Rule",
+            "PUT",
+            POLICY_RULE,
+            expect_status(200)
+            + """
+pm.test('renamed, unlock denied', () => {
+  pm.expect(pm.response.json().name).to.eql('No self-service unlock');
+  pm.expect(pm.response.json().actions.selfServiceUnlock.access).to.eql('DENY');
+});
+""",
+            {
+                "type": "PASSWORD",
+                "name": "No self-service unlock",
+                "actions": {"selfServiceUnlock": {"access": "DENY"}},
+            },
+        ),
+        request(
+            "Deactivate Policy Rule",
+            "POST",
+            POLICY_RULE + "/lifecycle/deactivate",
+            expect_status(204),
+        ),
+        request(
+            "Get deactivated Policy Rule",
+            "GET",
+            POLICY_RULE,
+            expect_status(200)
+            + """
+pm.test('INACTIVE, with an activate link', () => {
+  pm.expect(pm.response.json().status).to.eql('INACTIVE');
+  pm.expect(pm.response.json()._links).to.have.property('activate');
+});
+""",
+        ),
+        request(
+            "Activate Policy Rule", "POST", POLICY_RULE + "/lifecycle/activate", expect_status(204)
+        ),
+        request("Delete Policy Rule", "DELETE", POLICY_RULE, expect_status(204)),
+        request("Get deleted Policy Rule", "GET", POLICY_RULE, expect_error(404, "E0000007")),
+        request(
+            "Get Policy with its Rules (expand=rules)",
+            "GET",
+            POLICY + "?expand=rules",
+            expect_status(200)
+            + """
+pm.test('the rules embedded', () => pm.expect(pm.response.json()._embedded.rules.length).to.eql(1));
+""",
+        ),
+        request("Deactivate Policy", "POST", POLICY + "/lifecycle/deactivate", expect_status(204)),
+        request(
+            "Get deactivated Policy",
+            "GET",
+            POLICY,
+            expect_status(200)
+            + "pm.test('INACTIVE', () => pm.expect(pm.response.json().status).to.eql('INACTIVE'));\n",
+        ),
+        request(
+            "Error: delete the default Policy",
+            "DELETE",
+            "/api/v1/policies/{{defaultPolicyId}}",
+            expect_error(400, "E0000001"),
+        ),
+        request(
+            "Error: deactivate the default Policy",
+            "POST",
+            "/api/v1/policies/{{defaultPolicyId}}/lifecycle/deactivate",
+            expect_error(400, "E0000001"),
+        ),
+        request(
+            "Error: invalid settings",
+            "POST",
+            "/api/v1/policies",
+            expect_error(400, "E0000001")
+            + """
+pm.test('the cause names the field', () => {
+  pm.expect(pm.response.json().errorCauses[0].errorSummary).to.include('minLength');
+});
+""",
+            {
+                "type": "PASSWORD",
+                "name": "Too short",
+                "settings": {"password": {"complexity": {"minLength": 2}}},
+            },
+        ),
+        request("Delete Policy", "DELETE", POLICY, expect_status(204)),
+        request("Get deleted Policy", "GET", POLICY, expect_error(404, "E0000007")),
+        request(
+            "Deactivate the Group member",
+            "DELETE",
+            "/api/v1/users/{{policyUserId}}",
+            expect_status(204),
+        ),
+        request(
+            "Delete the Group member",
+            "DELETE",
+            "/api/v1/users/{{policyUserId}}",
+            expect_status(204),
+        ),
+        request(
+            "Delete the Group", "DELETE", "/api/v1/groups/{{policyGroupId}}", expect_status(204)
+        ),
+    ],
+)
+
+SESSION_LOGIN = "kirk.hammett.{{runId}}@example.com"
+
+
+def sign_in_for_session(name: str) -> dict[str, Any]:
+    return authn(
+        name,
+        "",
+        expect_authn("SUCCESS", EXPECT_SESSION_TOKEN),
+        {"username": SESSION_LOGIN, "password": AUTHN_PASSWORD},
+    )
+
+
+SESSIONS = folder(
+    "Sessions",
+    [
+        request(
+            "Create a User to sign in",
+            "POST",
+            "/api/v1/users?activate=true",
+            expect_status(200)
+            + "pm.collectionVariables.set('sessionUserId', pm.response.json().id);\n",
+            {
+                "profile": {
+                    "firstName": "Kirk",
+                    "lastName": "Hammett",
+                    "email": SESSION_LOGIN,
+                    "login": SESSION_LOGIN,
+                },
+                "credentials": {"password": {"value": AUTHN_PASSWORD}},
+            },
+        ),
+        sign_in_for_session("Primary Authentication (SUCCESS)"),
+        request(
+            "Create Session with the sessionToken",
+            "POST",
+            "/api/v1/sessions",
+            expect_status(200)
+            + """
+const session = pm.response.json();
+pm.test('the session object of the seed walkthrough', () => {
+  pm.expect(session).to.include.keys('id', 'userId', 'login', 'createdAt', 'expiresAt', 'status',
+    'lastPasswordVerification', 'lastFactorVerification', 'amr', 'idp', 'mfaActive', '_links');
+  pm.expect(session.id).to.match(/^102/);
+  pm.expect(session.amr).to.eql(['pwd']);
+  pm.expect(session._links.refresh.hints.allow).to.eql(['POST']);
+});
+pm.collectionVariables.set('sessionId', session.id);
+pm.collectionVariables.set('sessionExpiresAt', session.expiresAt);
+""",
+            {"sessionToken": "{{sessionToken}}"},
+        ),
+        request(
+            "Create Session with the same sessionToken (one-time)",
+            "POST",
+            "/api/v1/sessions",
+            expect_error(403, "E0000005"),
+            {"sessionToken": "{{sessionToken}}"},
+        ),
+        request(
+            "Get Session",
+            "GET",
+            "/api/v1/sessions/{{sessionId}}",
+            expect_status(200)
+            + """
+pm.test('ACTIVE, this user', () => {
+  pm.expect(pm.response.json().status).to.eql('ACTIVE');
+  pm.expect(pm.response.json().userId).to.eql(pm.collectionVariables.get('sessionUserId'));
+});
+""",
+        ),
+        request(
+            "Refresh Session",
+            "POST",
+            "/api/v1/sessions/{{sessionId}}/lifecycle/refresh",
+            expect_status(200)
+            + """
+pm.test('expiresAt not earlier', () => pm.expect(Date.parse(pm.response.json().expiresAt)).to.be.at.least(Date.parse(pm.collectionVariables.get('sessionExpiresAt'))));
+""",
+        ),
+        request("Delete Session", "DELETE", "/api/v1/sessions/{{sessionId}}", expect_status(204)),
+        request(
+            "Get deleted Session",
+            "GET",
+            "/api/v1/sessions/{{sessionId}}",
+            expect_error(404, "E0000007"),
+        ),
+        sign_in_for_session("Sign in again"),
+        request(
+            "Create a second Session",
+            "POST",
+            "/api/v1/sessions",
+            expect_status(200)
+            + "pm.collectionVariables.set('sessionId', pm.response.json().id);\n",
+            {"sessionToken": "{{sessionToken}}"},
+        ),
+        request(
+            "Revoke all of the User's Sessions",
+            "DELETE",
+            "/api/v1/users/{{sessionUserId}}/sessions",
+            expect_status(204),
+        ),
+        request(
+            "Get a revoked Session",
+            "GET",
+            "/api/v1/sessions/{{sessionId}}",
+            expect_error(404, "E0000007"),
+        ),
+        request(
+            "Get current Session without a cookie",
+            "GET",
+            "/api/v1/sessions/me",
+            expect_error(404, "E0000007"),
+            auth=False,
+        ),
+        request(
+            "Deactivate the User", "DELETE", "/api/v1/users/{{sessionUserId}}", expect_status(204)
+        ),
+        request("Delete the User", "DELETE", "/api/v1/users/{{sessionUserId}}", expect_status(204)),
+    ],
+)
+
 TRUSTED_ORIGINS = folder(
     "Trusted Origins",
     [
@@ -1038,7 +1428,17 @@ def collection() -> dict[str, Any]:
             {"listen": "prerequest", "script": {"exec": COLLECTION_PRE_REQUEST.strip().split("\n")}}
         ],
         "variable": [{"key": "runId", "value": ""}],
-        "item": [USERS, GROUPS, FACTORS, AUTHENTICATION, TRUSTED_ORIGINS, WORKOS, CLEANUP],
+        "item": [
+            USERS,
+            GROUPS,
+            FACTORS,
+            AUTHENTICATION,
+            SESSIONS,
+            POLICIES,
+            TRUSTED_ORIGINS,
+            WORKOS,
+            CLEANUP,
+        ],
     }
 
 
