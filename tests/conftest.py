@@ -28,8 +28,11 @@ from app.store import migrations
 from app.store.redis_client import connect
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_DATABASE = os.environ.get("TEST_PG_DATABASE", "portcullis_test")
-REAL_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+# Per test run (process): two suites running at once on one machine (a
+# developer's and CI's, or parallel checkouts) must not drop each other's
+# database or flush each other's Redis. Redis has 16 databases: 1 to 15 here.
+PG_DATABASE = os.environ.get("TEST_PG_DATABASE", f"portcullis_test_{os.getpid()}")
+REAL_REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{1 + os.getpid() % 15}")
 
 BACKENDS = [
     pytest.param("embedded", id="sqlite-fakeredis"),
@@ -51,13 +54,15 @@ class FrozenClock:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """A fresh, empty test database on the real PostgreSQL server."""
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty test database on the real PostgreSQL server, dropped after the run."""
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    return f"{base}/{PG_DATABASE}"
+    yield f"{base}/{PG_DATABASE}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
 
 
 def _reset_postgres(url: str) -> None:
