@@ -117,7 +117,10 @@ class Settings:
             raw = env.get(spec.name.upper())
             if spec.name != "instance_path" and raw not in (None, ""):
                 values[spec.name] = _convert(spec.name.upper(), raw, spec.type)
-        values.setdefault("database_url", f"sqlite:///{instance / 'portcullis.db'}")
+        if "database_url" not in values:
+            values["database_url"] = f"sqlite:///{instance / 'portcullis.db'}"
+            # SQLite creates the file, not its folder (which holds keys too: owner only).
+            instance.mkdir(mode=0o700, parents=True, exist_ok=True)
         for name in ("secret_key", "encryption_key"):
             if name not in values:  # generated only when not configured
                 values[name] = _persistent_secret(instance, name.replace("_", "-"), 32)

@@ -66,3 +66,20 @@ def test_configured_keys_are_not_generated(tmp_path: Path) -> None:
     )
     assert not (tmp_path / "i" / "secret-key").exists()
     assert not (tmp_path / "i" / "encryption-key").exists()
+
+
+def test_the_instance_folder_exists_for_the_default_database_even_with_keys_set(
+    tmp_path: Path,
+) -> None:
+    import stat
+
+    from sqlalchemy import create_engine, text
+
+    folder = tmp_path / "fresh" / "instance"
+    settings = Settings.from_env(
+        {"PORTCULLIS_INSTANCE": str(folder), "SECRET_KEY": "s", "ENCRYPTION_KEY": "e"}
+    )
+    assert folder.is_dir() and stat.S_IMODE(folder.stat().st_mode) == 0o700
+    with create_engine(settings.database_url).connect() as conn:  # the file can be created
+        assert conn.execute(text("select 1")).scalar() == 1
+    assert not (folder / "secret-key").exists()
