@@ -8,12 +8,16 @@ the sign-in page serves.
 
 from __future__ import annotations
 
-from app.delivery import Message
+import logging
+
+from app.delivery import DeliveryError, Message
+from app.domain.errors import ApiError
 from app.domain.users import User
 from app.services.context import Context
 
 ACTIVATION = "activation"
 RECOVERY = "recovery"
+log = logging.getLogger("portcullis.users")
 
 
 def activation_url(ctx: Context, token: str) -> str:
@@ -24,10 +28,23 @@ def reset_password_url(ctx: Context, token: str) -> str:
     return ctx.url(f"/signin/reset-password/{token}")
 
 
+def _send(ctx: Context, message: Message) -> None:
+    """Hand an e-mail to the delivery; 502 E0000009 (the token stays valid, the
+    request can be repeated) when the relay cannot take it."""
+    try:
+        ctx.delivery.send(message)
+    except DeliveryError as exc:
+        log.warning("e-mail to %s could not be delivered: %s", message.to, exc)
+        raise ApiError(
+            "E0000009", summary="The e-mail could not be delivered. Try again later.", status=502
+        ) from exc
+
+
 def issue_activation(ctx: Context, user: User, *, send_email: bool) -> str:
     token = ctx.stores.one_time_tokens.issue(ACTIVATION, user.id, ctx.settings.activation_token_ttl)
     if send_email:
-        ctx.delivery.send(
+        _send(
+            ctx,
             Message(
                 channel="email",
                 to=str(user.profile.get("email") or user.login),
@@ -39,7 +56,7 @@ def issue_activation(ctx: Context, user: User, *, send_email: bool) -> str:
                     f"The link works once and expires in "
                     f"{ctx.settings.activation_token_ttl // 3600} hours.\n"
                 ),
-            )
+            ),
         )
     return token
 
@@ -47,7 +64,8 @@ def issue_activation(ctx: Context, user: User, *, send_email: bool) -> str:
 def issue_recovery(ctx: Context, user: User, *, send_email: bool) -> str:
     token = ctx.stores.one_time_tokens.issue(RECOVERY, user.id, ctx.settings.recovery_token_ttl)
     if send_email:
-        ctx.delivery.send(
+        _send(
+            ctx,
             Message(
                 channel="email",
                 to=str(user.profile.get("email") or user.login),
@@ -60,7 +78,7 @@ def issue_recovery(ctx: Context, user: User, *, send_email: bool) -> str:
                     f"{ctx.settings.recovery_token_ttl // 60} minutes. If you did not ask "
                     "for this, ignore this message.\n"
                 ),
-            )
+            ),
         )
     return token
 

@@ -107,7 +107,12 @@ def create_user(
             uow.groups.add_member(group_id, user.id, now)
     token = None
     if user.status == UserStatus.PROVISIONED:
-        token = activation.issue_activation(ctx, user, send_email=True)
+        try:
+            token = activation.issue_activation(ctx, user, send_email=True)
+        except ApiError:
+            # The user exists either way (as in Okta, the e-mail is best effort);
+            # lifecycle/reactivate sends a new one. The failure is logged.
+            token = None
     return user, token
 
 
