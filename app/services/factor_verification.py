@@ -145,7 +145,7 @@ def send_code(ctx: Context, factor: Factor, token_lifetime: int | None = None) -
     try:
         ctx.delivery.send(_message(ctx, factor, code, lifetime))
     except DeliveryError as exc:
-        log.warning("delivery of a %s code to %s failed: %s", channel, destination, exc)
+        log.warning("%s code delivery to %s failed: %s", channel, destination, exc)
         codes.forget(factor.id)
         codes.release_throttle(channel, destination)
         if exc.invalid_recipient and channel == "email":

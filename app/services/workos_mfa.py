@@ -33,7 +33,6 @@ from app.services.context import Context
 from app.store.api_tokens import ApiToken
 
 KEY_PREFIX = "sk_"
-MAX_TOTP_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -227,7 +226,8 @@ def _code_matches(ctx: Context, factor: WorkosFactor, record: Challenge, code: s
         return ctx.stores.factor_codes.use_code(
             record.id, digest, ctx.settings.otp_max_attempts, now.timestamp()
         )
-    if ctx.stores.workos_challenges.count_attempt(record.id) > MAX_TOTP_ATTEMPTS:
+    # The same cap as delivered codes (OTP_MAX_ATTEMPTS) for wrong TOTP codes.
+    if ctx.stores.workos_challenges.count_attempt(record.id) > ctx.settings.otp_max_attempts:
         return False
     if factor.secret is None:
         return False

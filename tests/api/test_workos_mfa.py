@@ -99,10 +99,11 @@ def test_totp_challenge_and_verify(mfa: WorkosClient, clock: Any) -> None:
     assert replay.status_code == 200 and replay.get_json()["valid"] is False
 
 
-def test_totp_attempts_are_capped(mfa: WorkosClient, clock: Any) -> None:
+def test_totp_attempts_are_capped(mfa: WorkosClient, clock: Any, ctx: Any) -> None:
+    """OTP_MAX_ATTEMPTS wrong codes, then even the right one is refused."""
     factor = _totp(mfa)
     challenge = mfa.post(f"/auth/factors/{factor['id']}/challenge", json={}).get_json()
-    for _ in range(workos_mfa.MAX_TOTP_ATTEMPTS):
+    for _ in range(ctx.settings.otp_max_attempts):
         mfa.post(f"/auth/challenges/{challenge['id']}/verify", json={"code": "000000"})
     r = mfa.post(
         f"/auth/challenges/{challenge['id']}/verify", json={"code": _code_now(factor, clock)}
