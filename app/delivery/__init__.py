@@ -38,6 +38,7 @@ class Message:
     to: str
     subject: str
     body: str  # for "call", the words to speak
+    extension: str = ""  # for "call": digits to dial once the line answers
 
 
 class DeliveryError(Exception):

@@ -1,7 +1,8 @@
 """SMS and voice calls through the official ``twilio`` SDK.
 
 SMS go out from ``TWILIO_FROM_NUMBER`` or through ``TWILIO_MESSAGING_SERVICE_SID``;
-a voice call reads the code with TwiML ``<Say>``.
+a voice call reads the code with TwiML ``<Say>``, after dialling the phone
+extension (``send_digits``, with a one-second pause) when the factor has one.
 """
 
 from __future__ import annotations
@@ -61,4 +62,12 @@ class TwilioMessages:
         if not self.from_number:
             raise DeliveryError("voice calls need TWILIO_FROM_NUMBER")
         twiml = f"<Response><Say>{escape(message.body)}</Say></Response>"
-        self.client.calls.create(to=message.to, from_=self.from_number, twiml=twiml)
+        if message.extension:
+            self.client.calls.create(
+                to=message.to,
+                from_=self.from_number,
+                twiml=twiml,
+                send_digits="ww" + message.extension,
+            )
+        else:
+            self.client.calls.create(to=message.to, from_=self.from_number, twiml=twiml)

@@ -117,7 +117,11 @@ def _message(ctx: Context, factor: Factor, code: str, lifetime: int) -> Message:
         )
     if channel == "call":
         return Message(
-            "call", factor.profile["phoneNumber"], "verification call", sent_code.spoken(code)
+            "call",
+            factor.profile["phoneNumber"],
+            "verification call",
+            sent_code.spoken(code),
+            extension=str(factor.profile.get("phoneExtension") or ""),
         )
     return Message(
         "sms",

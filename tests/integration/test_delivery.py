@@ -196,6 +196,19 @@ def test_voice_call_reads_the_code_with_twiml(tmp_path: Path, twilio: FakeTwilio
     assert twiml.startswith("<Response><Say>Your verification code is ")
     digits = re.findall(r"\d", twiml)
     assert len(digits) == 12 and digits[:6] == digits[6:]
+    assert "SendDigits" not in sent["form"]
+
+
+def test_voice_call_dials_the_phone_extension(tmp_path: Path, twilio: FakeTwilio) -> None:
+    _, api = _api(tmp_path, **_twilio_settings(twilio, twilio_from_number="+15005550006"))
+    user = _user(api)
+    r = api.post(
+        f"/api/v1/users/{user['id']}/factors",
+        json={"factorType": "call", "profile": {"phoneNumber": PHONE, "phoneExtension": "1234"}},
+    )
+    assert r.status_code == 200, r.get_json()
+    (sent,) = twilio.requests
+    assert sent["form"]["SendDigits"] == "ww1234"
 
 
 @pytest.mark.parametrize(
