@@ -31,7 +31,7 @@ from app.domain.users import User, UserStatus
 from app.services import activation, credentials, factor_verification, factors, sessions
 from app.services.context import Context
 from app.store import UnitOfWork
-from app.store.transactions import Busy, Conflict, Loaded
+from app.store.transactions import Busy, Conflict, Loaded, Staged
 
 log = logging.getLogger("portcullis.authn")
 
@@ -198,6 +198,8 @@ class Call:
     user: User
     policy: EffectivePolicy
     factors: list[Factor]
+    #: Redis writes that go out with the save, in the same round trip.
+    also: list[Staged] = field(default_factory=list)
 
 
 def _expired(ctx: Context, tx: Tx) -> bool:
@@ -305,37 +307,61 @@ def _advance(ctx: Context, call: Call) -> View:
     tx.status = authn.next_status(facts, tx.progress)
     store = ctx.stores.transactions
     if tx.status is Status.SUCCESS:
+        view = _success(ctx, call)
         if call.loaded is not None:
-            _finish(ctx, call.loaded)
-        return _success(ctx, call)
+            _finish(ctx, call.loaded, call.also)
+        return _after_success(ctx, call, view)
     expires = ctx.clock() + timedelta(seconds=ctx.settings.state_token_ttl)
     tx.expires_at = okta_timestamp(expires)
     if call.loaded is None:
         raise AssertionError("a read never advances a transaction")
     try:
-        store.save(call.loaded, tx.to_doc(), ctx.settings.state_token_ttl)
+        store.save(call.loaded, tx.to_doc(), ctx.settings.state_token_ttl, call.also)
     except Conflict as exc:
         raise InvalidToken() from exc
     return _view(ctx, call, state_token=call.loaded.token)
 
 
-def _finish(ctx: Context, loaded: Loaded) -> None:
+def _finish(ctx: Context, loaded: Loaded, also: list[Staged] | None = None) -> None:
     try:
-        ctx.stores.transactions.finish(loaded)
+        ctx.stores.transactions.finish(loaded, also or ())
     except Conflict as exc:
         raise InvalidToken() from exc
 
 
-def _success(ctx: Context, call: Call) -> View:
+def _flush(ctx: Context, also: list[Staged]) -> None:
+    """Send staged writes in one round trip (no transaction to save with them)."""
+    if also:
+        pipe = ctx.stores.redis.pipeline(transaction=False)
+        for stage in also:
+            stage(pipe)
+        pipe.execute()
+
+
+def _after_success(ctx: Context, call: Call, view: View) -> View:
+    """What SUCCESS changes beyond Redis, once the transaction is won."""
     tx, user = call.tx, call.user
-    now = ctx.clock()
-    recovery = tx.progress.recovery_type
-    if recovery is RecoveryType.UNLOCK:  # unlocked; the user signs in afresh
+    if tx.progress.recovery_type is RecoveryType.UNLOCK:  # the user signs in afresh
         _unlock(ctx, user.id)
-        return View(Status.SUCCESS, user, relay_state=tx.relay_state, recovery_type=recovery.value)
+        return view
     if tx.remember_device and tx.device_token and tx.progress.mfa_verified:
         lifetime = call.policy.sign_on.factor_lifetime_minutes * 60
         ctx.stores.devices.remember(user.id, tx.device_token, lifetime)
+    with ctx.stores.unit_of_work() as uow:
+        fresh = uow.users.get(user.id)
+        if fresh is not None:
+            fresh.last_login = ctx.clock()
+            uow.users.save(fresh)
+    return view
+
+
+def _success(ctx: Context, call: Call) -> View:
+    """The SUCCESS answer; its sessionToken is staged in ``call.also``."""
+    tx, user = call.tx, call.user
+    now = ctx.clock()
+    recovery = tx.progress.recovery_type
+    if recovery is RecoveryType.UNLOCK:
+        return View(Status.SUCCESS, user, relay_state=tx.relay_state, recovery_type=recovery.value)
     grant = {
         "user_id": user.id,
         "amr": ["pwd", *tx.progress.amr] if tx.password_verified_at else list(tx.progress.amr),
@@ -347,12 +373,8 @@ def _success(ctx: Context, call: Call) -> View:
         "lifetime_minutes": call.policy.sign_on.max_session_lifetime_minutes,
     }
     ttl = ctx.settings.session_token_ttl
-    token = ctx.stores.session_tokens.mint(grant, ttl)  # Redis expires it too
-    with ctx.stores.unit_of_work() as uow:
-        fresh = uow.users.get(user.id)
-        if fresh is not None:
-            fresh.last_login = now
-            uow.users.save(fresh)
+    token, stage = ctx.stores.session_tokens.staged(grant, ttl)  # Redis expires it too
+    call.also.append(stage)
     return View(
         Status.SUCCESS,
         user,
@@ -471,7 +493,6 @@ def primary(ctx: Context, body: dict[str, Any]) -> View:
         return _locked_out(policy)
     if not policy.sign_on.access_allowed:  # a sign-on rule denies this user
         raise _authentication_failed()
-    ctx.stores.failed_attempts.clear(user.id)
     if user.password_hash != hash_before:  # an imported or weaker hash, upgraded
         with ctx.stores.unit_of_work() as uow:
             fresh = uow.users.get(user.id)
@@ -491,24 +512,28 @@ def primary(ctx: Context, body: dict[str, Any]) -> View:
         device_token=str(device) if device else None,
         password_verified_at=okta_timestamp(now),
     )
-    return _begin(ctx, tx)
+    return _begin(ctx, tx, [ctx.stores.failed_attempts.staged_clear(user.id)])
 
 
-def _begin(ctx: Context, tx: Tx) -> View:
-    """Store a new transaction in its first status and answer it."""
+def _begin(ctx: Context, tx: Tx, also: list[Staged] | None = None) -> View:
+    """Store a new transaction in its first status and answer it (one round
+    trip to Redis, with the ``also`` writes)."""
     assert tx.user_id is not None
     with ctx.stores.unit_of_work() as uow:
         user, policy, user_factors = _read_user(ctx, uow, tx.user_id)
-    call = Call(None, tx, user, policy, user_factors)
+    call = Call(None, tx, user, policy, user_factors, also=list(also or ()))
     facts = _facts(ctx, user, policy, user_factors, tx)
     tx.status = authn.next_status(facts, tx.progress)
     if tx.status is Status.SUCCESS:
-        return _success(ctx, call)
+        view = _success(ctx, call)
+        _flush(ctx, call.also)
+        return _after_success(ctx, call, view)
     if tx.status is Status.LOCKED_OUT:
+        _flush(ctx, call.also)
         return _locked_out(policy)
     ttl = ctx.settings.state_token_ttl
     tx.expires_at = okta_timestamp(ctx.clock() + timedelta(seconds=ttl))
-    token = ctx.stores.transactions.create(tx.to_doc(), ttl)
+    token = ctx.stores.transactions.create(tx.to_doc(), ttl, call.also)
     return _view(ctx, call, state_token=token)
 
 
@@ -642,7 +667,7 @@ def _check_factor(ctx: Context, call: Call, factor: Factor, value: str) -> None:
                 _finish_quietly(ctx, call.loaded)
             raise ApiError("E0000069") from exc
         raise
-    ctx.stores.failed_attempts.clear(call.user.id)
+    call.also.append(ctx.stores.failed_attempts.staged_clear(call.user.id))
 
 
 def _finish_quietly(ctx: Context, loaded: Loaded) -> None:
@@ -941,7 +966,9 @@ def _begin_recovery(ctx: Context, tx: Tx) -> View:
     facts = _facts(ctx, user, policy, user_factors, tx)
     tx.status = authn.next_status(facts, tx.progress)
     if tx.status is Status.SUCCESS:  # unlock by e-mail link, no question
-        return _success(ctx, call)
+        view = _success(ctx, call)
+        _flush(ctx, call.also)
+        return _after_success(ctx, call, view)
     ttl = ctx.settings.state_token_ttl
     tx.expires_at = okta_timestamp(ctx.clock() + timedelta(seconds=ttl))
     token = ctx.stores.transactions.create(tx.to_doc(), ttl)

@@ -13,10 +13,19 @@ import math
 import redis
 from redis.exceptions import WatchError
 
+# KEYS[1]: the last accepted step of a factor. ARGV: the step, the TTL in seconds.
+_CLAIM_STEP = """
+local last = redis.call('GET', KEYS[1])
+if last and tonumber(last) >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+
 
 class FactorCodes:
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
+        self._claim_step = client.register_script(_CLAIM_STEP)
 
     # ---- delivered codes ------------------------------------------------------
 
@@ -101,22 +110,10 @@ class FactorCodes:
         return f"factor:{{{factor_id}}}:totp-step"
 
     def claim_step(self, factor_id: str, step: int, ttl_seconds: int) -> bool:
-        """Accept TOTP ``step`` only if it is newer than any step accepted before."""
-        key = self._step_key(factor_id)
-        with self.redis.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(key)
-                    last = pipe.get(key)
-                    if last is not None and int(last) >= step:
-                        pipe.reset()
-                        return False
-                    pipe.multi()
-                    pipe.set(key, step, ex=ttl_seconds)
-                    pipe.execute()
-                    return True
-                except WatchError:
-                    continue
+        """Accept TOTP ``step`` only if it is newer than any step accepted before
+        (one atomic script: one round trip, no retry loop)."""
+        claimed = self._claim_step(keys=[self._step_key(factor_id)], args=[step, ttl_seconds])
+        return bool(claimed)
 
     def forget(self, factor_id: str) -> None:
         self.redis.delete(self._code_key(factor_id), self._step_key(factor_id))

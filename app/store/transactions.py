@@ -16,9 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
+
+#: Extra writes that ride in the same round trip as a save (``pipe`` → None).
+Staged = Callable[[Any], None]
 
 # KEYS: the transaction, its lease. ARGV: lease nonce, lease ms.
 # The document, or false (no such transaction), or 0 (someone holds the lease).
@@ -90,10 +94,14 @@ class Transactions:
         tag = digest(token)
         return [f"authn:{{{tag}}}", f"authn:{{{tag}}}:lease"]
 
-    def create(self, doc: dict[str, Any], ttl_seconds: int) -> str:
+    def create(self, doc: dict[str, Any], ttl_seconds: int, also: Sequence[Staged] = ()) -> str:
         """Store a new transaction; returns its ``stateToken`` (240 random bits)."""
         token = STATE_TOKEN_PREFIX + secrets.token_urlsafe(30)
-        self.redis.set(self._keys(token)[0], _dump(doc), ex=ttl_seconds, nx=True)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(self._keys(token)[0], _dump(doc), ex=ttl_seconds, nx=True)
+        for stage in also:
+            stage(pipe)
+        pipe.execute()
         return token
 
     def load(self, token: str) -> Loaded | None:
@@ -112,15 +120,31 @@ class Transactions:
             raise Busy
         return Loaded(token, keys, json.loads(raw), nonce)
 
-    def save(self, loaded: Loaded, doc: dict[str, Any], ttl_seconds: int) -> None:
-        """Write the new document and drop the lease; :class:`Conflict` if it lapsed."""
-        if not self._save(keys=loaded.keys, args=[loaded.nonce, _dump(doc), ttl_seconds * 1000]):
-            raise Conflict
+    def save(
+        self, loaded: Loaded, doc: dict[str, Any], ttl_seconds: int, also: Sequence[Staged] = ()
+    ) -> None:
+        """Write the new document and drop the lease; :class:`Conflict` if it lapsed.
+
+        ``also``: writes that go out in the same round trip (a pipeline; the
+        script is sent as EVAL so the pipeline needs no SCRIPT EXISTS first).
+        """
+        self._commit(loaded, [loaded.nonce, _dump(doc), ttl_seconds * 1000], also)
         loaded.doc = doc
 
-    def finish(self, loaded: Loaded) -> None:
+    def finish(self, loaded: Loaded, also: Sequence[Staged] = ()) -> None:
         """End the transaction (SUCCESS, cancel, lockout) under this call's lease."""
-        if not self._save(keys=loaded.keys, args=[loaded.nonce, "", 0]):
+        self._commit(loaded, [loaded.nonce, "", 0], also)
+
+    def _commit(self, loaded: Loaded, args: list[Any], also: Sequence[Staged]) -> None:
+        if not also:
+            if not self._save(keys=loaded.keys, args=args):
+                raise Conflict
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.eval(_SAVE, len(loaded.keys), *loaded.keys, *args)
+        for stage in also:
+            stage(pipe)
+        if not pipe.execute()[0]:
             raise Conflict
 
     def release(self, loaded: Loaded) -> None:
@@ -140,9 +164,15 @@ class SessionTokens:
         return f"sessiontoken:{token_digest}"
 
     def mint(self, grant: dict[str, Any], ttl_seconds: int) -> str:
-        token = SESSION_TOKEN_PREFIX + secrets.token_urlsafe(32)
-        self.redis.set(self._key(digest(token)), _dump(grant), ex=ttl_seconds)
+        token, stage = self.staged(grant, ttl_seconds)
+        stage(self.redis)
         return token
+
+    def staged(self, grant: dict[str, Any], ttl_seconds: int) -> tuple[str, Staged]:
+        """A new token, and the write that stores it (for a pipeline)."""
+        token = SESSION_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        key = self._key(digest(token))
+        return token, lambda pipe: pipe.set(key, _dump(grant), ex=ttl_seconds)
 
     def consume(self, token: str) -> dict[str, Any] | None:
         """The grant behind ``token``, once (GETDEL); None if unknown, used or expired."""
@@ -189,6 +219,10 @@ class FailedAttempts:
 
     def clear(self, user_id: str) -> None:
         self.redis.delete(self._key(user_id))
+
+    def staged_clear(self, user_id: str) -> Staged:
+        key = self._key(user_id)
+        return lambda pipe: pipe.delete(key)
 
 
 def _dump(doc: dict[str, Any]) -> str:
