@@ -179,7 +179,11 @@ def test_password_then_google_authenticator_enrolment(server: dict[str, Any], br
     page.get_by_role("button", name=re.compile("Google Authenticator")).click()
     page.get_by_role("heading", name="Set up Google Authenticator").wait_for()
     qr = page.get_by_role("img", name="QR code for your authenticator app")
-    assert qr.evaluate("img => img.complete && img.naturalWidth > 0")
+    loaded = """img => img.complete && img.naturalWidth > 0 ? true : new Promise(done => {
+        img.addEventListener('load', () => done(img.naturalWidth > 0));
+        img.addEventListener('error', () => done(false));
+    })"""
+    assert qr.evaluate(loaded), "the QR code image did not load"
     secret = page.locator(".secret").inner_text().strip()
     page.get_by_label(re.compile("Code")).fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Verify").click()
