@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import replace
 from typing import Any
 
 import pyotp
@@ -99,16 +100,28 @@ def test_totp_challenge_and_verify(mfa: WorkosClient, clock: Any) -> None:
     assert replay.status_code == 200 and replay.get_json()["valid"] is False
 
 
-def test_totp_attempts_are_capped(mfa: WorkosClient, clock: Any, ctx: Any) -> None:
-    """OTP_MAX_ATTEMPTS wrong codes, then even the right one is refused."""
+@pytest.mark.parametrize("max_attempts", [2, 7])
+def test_totp_attempts_are_capped_by_otp_max_attempts(
+    mfa: WorkosClient, clock: Any, ctx: Any, max_attempts: int
+) -> None:
+    """OTP_MAX_ATTEMPTS codes are checked per challenge; after that many wrong
+    ones even the right code is refused (the same cap as delivered codes)."""
+    ctx.settings = replace(ctx.settings, otp_max_attempts=max_attempts)
     factor = _totp(mfa)
     challenge = mfa.post(f"/auth/factors/{factor['id']}/challenge", json={}).get_json()
-    for _ in range(ctx.settings.otp_max_attempts):
-        mfa.post(f"/auth/challenges/{challenge['id']}/verify", json={"code": "000000"})
-    r = mfa.post(
-        f"/auth/challenges/{challenge['id']}/verify", json={"code": _code_now(factor, clock)}
-    )
-    assert r.get_json()["valid"] is False
+    verify = f"/auth/challenges/{challenge['id']}/verify"
+    for _ in range(max_attempts - 1):
+        mfa.post(verify, json={"code": "000000"})
+    last_try = mfa.post(verify, json={"code": _code_now(factor, clock)})
+    assert last_try.get_json()["valid"] is True  # the last attempt allowed still counts
+
+    factor = _totp(mfa)
+    challenge = mfa.post(f"/auth/factors/{factor['id']}/challenge", json={}).get_json()
+    verify = f"/auth/challenges/{challenge['id']}/verify"
+    for _ in range(max_attempts):
+        mfa.post(verify, json={"code": "000000"})
+    too_late = mfa.post(verify, json={"code": _code_now(factor, clock)})
+    assert too_late.status_code == 200 and too_late.get_json()["valid"] is False
 
 
 def test_sms_challenge_sends_a_code_with_the_template(
