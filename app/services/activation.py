@@ -28,16 +28,33 @@ def reset_password_url(ctx: Context, token: str) -> str:
     return ctx.url(f"/signin/reset-password/{token}")
 
 
-def _send(ctx: Context, message: Message) -> None:
-    """Hand an e-mail to the delivery; 502 E0000009 (the token stays valid, the
-    request can be repeated) when the relay cannot take it."""
+class EmailNotDelivered(ApiError):
+    """502 E0000009: the relay did not take an activation or reset e-mail.
+
+    Callers decide whether the e-mail was the point of the request (answer the
+    error) or a courtesy (log it and carry on, as creating a user does).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "E0000009", summary="The e-mail could not be delivered. Try again later.", status=502
+        )
+
+
+def _send(ctx: Context, user: User, message: Message) -> None:
+    """Hand an e-mail to the delivery; :class:`EmailNotDelivered` when the
+    relay cannot take it (logged here, with the user it was for)."""
     try:
         ctx.delivery.send(message)
     except DeliveryError as exc:
-        log.warning("e-mail to %s could not be delivered: %s", message.to, exc)
-        raise ApiError(
-            "E0000009", summary="The e-mail could not be delivered. Try again later.", status=502
-        ) from exc
+        log.warning(
+            "e-mail %r for user %s to %s could not be delivered: %s",
+            message.subject,
+            user.id,
+            message.to,
+            exc,
+        )
+        raise EmailNotDelivered() from exc
 
 
 def issue_activation(ctx: Context, user: User, *, send_email: bool) -> str:
@@ -45,6 +62,7 @@ def issue_activation(ctx: Context, user: User, *, send_email: bool) -> str:
     if send_email:
         _send(
             ctx,
+            user,
             Message(
                 channel="email",
                 to=str(user.profile.get("email") or user.login),
@@ -66,6 +84,7 @@ def issue_recovery(ctx: Context, user: User, *, send_email: bool) -> str:
     if send_email:
         _send(
             ctx,
+            user,
             Message(
                 channel="email",
                 to=str(user.profile.get("email") or user.login),

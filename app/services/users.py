@@ -109,7 +109,7 @@ def create_user(
     if user.status == UserStatus.PROVISIONED:
         try:
             token = activation.issue_activation(ctx, user, send_email=True)
-        except ApiError:
+        except activation.EmailNotDelivered:
             # The user exists either way (as in Okta, the e-mail is best effort);
             # lifecycle/reactivate sends a new one. The failure is logged.
             token = None

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 from typing import Any
 
 import bcrypt
 import pytest
 
+from app.delivery import DeliveryError, Message
 from tests.conftest import PASSWORD, profile
+
+
+class RefusingRelay:
+    """An e-mail relay that is down: every message raises DeliveryError."""
+
+    def send(self, message: Message) -> None:
+        raise DeliveryError("SMTP delivery failed: [Errno 111] Connection refused")
 
 
 def test_create_with_password_is_active_and_hides_the_hash(api: Any, clock: Any) -> None:
@@ -57,6 +66,32 @@ def test_activate_default_without_password_is_provisioned_and_emails(api: Any, o
     assert r.get_json()["status"] == "PROVISIONED"
     (mail,) = outbox.messages(to="isaac.brock@example.com")
     assert "http://portcullis.test/welcome/" in mail.body
+
+
+def test_create_succeeds_when_the_activation_email_cannot_be_delivered(
+    api: Any, ctx: Any, outbox: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Okta creates the user whatever becomes of the e-mail; here the failure is logged.
+    working, ctx.delivery = ctx.delivery, RefusingRelay()
+    with caplog.at_level(logging.WARNING, logger="portcullis.users"):
+        r = api.post("/api/v1/users?activate=true", json={"profile": profile()})
+    assert r.status_code == 200, r.get_json()
+    user = r.get_json()
+    assert user["status"] == "PROVISIONED"
+    (record,) = [rec for rec in caplog.records if rec.name == "portcullis.users"]
+    assert record.levelno == logging.WARNING
+    assert user["id"] in record.getMessage() and "isaac.brock@example.com" in record.getMessage()
+    assert "Connection refused" in record.getMessage()
+    # Nothing half-written: one user, in Everyone, and a new link can be sent later.
+    assert [u["id"] for u in api.get("/api/v1/users").get_json()] == [user["id"]]
+    (everyone,) = api.get("/api/v1/groups?q=Everyone").get_json()
+    members = api.get(f"/api/v1/groups/{everyone['id']}/users").get_json()
+    assert [m["id"] for m in members] == [user["id"]]
+    ctx.delivery = working
+    r = api.post(f"/api/v1/users/{user['id']}/lifecycle/reactivate?sendEmail=true")
+    assert r.status_code == 200 and r.get_json() == {}
+    (mail,) = outbox.messages(to="isaac.brock@example.com")
+    assert "/welcome/" in mail.body
 
 
 def test_next_login_change_password_expires(api: Any) -> None:
