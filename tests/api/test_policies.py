@@ -7,6 +7,7 @@ follow the policy that applies to each user.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -709,3 +710,657 @@ def test_enroll_policy_requires_google_authenticator_for_a_group(
     offered = {(f["provider"], f["enrollment"]) for f in body["_embedded"]["factors"]}
     assert offered == {("GOOGLE", "REQUIRED")}
     assert sign_in(anonymous, "olga.other@example.com")["status"] == "SUCCESS"
+
+
+# ---- more of the API: what an admin checks ----------------------------------------------------
+
+
+def test_list_without_a_type_says_so(api: Any) -> None:
+    r = api.get("/api/v1/policies")
+    assert r.status_code == 400
+    body = r.get_json()
+    assert body["errorCode"] == "E0000001"
+    assert causes(r) == ["type: The type query parameter is required"]
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_each_type_lists_its_default_policy(api: Any, kind: str) -> None:
+    r = api.get(f"/api/v1/policies?type={kind}")
+    assert r.status_code == 200
+    (policy,) = r.get_json()
+    assert policy["type"] == kind
+    assert policy["name"] == "Default Policy"
+    assert policy["system"] is True
+    assert (policy["status"], policy["priority"]) == ("ACTIVE", 1)
+    assert everyone_id(api) in policy["conditions"]["people"]["groups"]["include"]
+    (rule,) = api.get(f"/api/v1/policies/{policy['id']}/rules").get_json()
+    assert (rule["name"], rule["system"], rule["status"]) == ("Default Rule", True, "ACTIVE")
+
+
+def test_a_policy_created_inactive_applies_only_once_activated(api: Any) -> None:
+    group = make_group(api, "Contractors")
+    policy = create_policy(
+        api,
+        query="?activate=false",
+        conditions=for_groups(group),
+        settings={"password": {"complexity": {"minLength": 12}}},
+    )
+    assert policy["status"] == "INACTIVE"
+    assert api.get(f"/api/v1/policies/{policy['id']}").get_json()["status"] == "INACTIVE"
+    # Its first rule is active: only the policy's own status holds it back.
+    (rule,) = api.get(f"/api/v1/policies/{policy['id']}/rules").get_json()
+    assert rule["status"] == "ACTIVE"
+    assert create_user(api, "first@example.com", "Short-pw1", group).status_code == 200
+    assert api.post(f"/api/v1/policies/{policy['id']}/lifecycle/activate").status_code == 204
+    r = create_user(api, "second@example.com", "Short-pw1", group)
+    assert r.status_code == 400
+    assert any("at least 12 characters" in c for c in causes(r)), causes(r)
+
+
+def test_a_rule_created_inactive_applies_only_once_activated(
+    api: Any, anonymous: Any, make_user: Any
+) -> None:
+    make_user()
+    sign_on = default_policy(api, "OKTA_SIGN_ON")
+    r = api.post(
+        f"/api/v1/policies/{sign_on['id']}/rules?activate=false",
+        json={"name": "Nobody", "actions": {"signon": {"access": "DENY"}}},
+    )
+    assert r.status_code == 200, r.get_json()
+    rule = r.get_json()
+    assert rule["status"] == "INACTIVE" and rule["priority"] == 1
+    assert "activate" in rule["_links"] and "deactivate" not in rule["_links"]
+    assert sign_in(anonymous, "isaac.brock@example.com")["status"] == "SUCCESS"
+    activate = f"/api/v1/policies/{sign_on['id']}/rules/{rule['id']}/lifecycle/activate"
+    assert api.post(activate).status_code == 204
+    denied = anonymous.post(
+        "/api/v1/authn", json={"username": "isaac.brock@example.com", "password": PASSWORD}
+    )
+    assert denied.status_code == 401 and denied.get_json()["errorCode"] == "E0000004"
+
+
+def rule_names(api: Any, policy_id: str) -> list[tuple[int, str]]:
+    rules = api.get(f"/api/v1/policies/{policy_id}/rules").get_json()
+    return [(r["priority"], r["name"]) for r in rules]
+
+
+def test_rule_priorities_move_and_close_gaps(api: Any) -> None:
+    pid = default_policy(api, "OKTA_SIGN_ON")["id"]
+    a, b, c = (create_rule(api, pid, name=name) for name in "ABC")
+    assert rule_names(api, pid) == [(1, "A"), (2, "B"), (3, "C"), (4, "Default Rule")]
+    # PUT with a priority moves the rule; the others shift.
+    r = api.put(f"/api/v1/policies/{pid}/rules/{c['id']}", json={**c, "priority": 1})
+    assert r.status_code == 200 and r.get_json()["priority"] == 1
+    assert rule_names(api, pid) == [(1, "C"), (2, "A"), (3, "B"), (4, "Default Rule")]
+    # PUT without a priority leaves the order alone.
+    r = api.put(f"/api/v1/policies/{pid}/rules/{b['id']}", json={"name": "B2"})
+    assert r.status_code == 200, r.get_json()
+    assert rule_names(api, pid) == [(1, "C"), (2, "A"), (3, "B2"), (4, "Default Rule")]
+    # The default rule stays last whatever it is asked.
+    (default,) = [r for r in api.get(f"/api/v1/policies/{pid}/rules").get_json() if r["system"]]
+    r = api.put(f"/api/v1/policies/{pid}/rules/{default['id']}", json={**default, "priority": 1})
+    assert r.status_code == 200 and r.get_json()["priority"] == 4
+    # Deleting closes the gap.
+    assert api.delete(f"/api/v1/policies/{pid}/rules/{a['id']}").status_code == 204
+    assert rule_names(api, pid) == [(1, "C"), (2, "B2"), (3, "Default Rule")]
+
+
+def test_policy_priority_past_the_end_and_delete_renumbers(api: Any) -> None:
+    first = create_policy(api, "MFA_ENROLL", name="First")
+    second = create_policy(api, "MFA_ENROLL", name="Second")
+    r = api.put(f"/api/v1/policies/{first['id']}", json={**first, "priority": 50})
+    assert r.status_code == 200 and r.get_json()["priority"] == 2
+    assert names_by_priority(api, "MFA_ENROLL") == [
+        (1, "Second"),
+        (2, "First"),
+        (3, "Default Policy"),
+    ]
+    assert api.delete(f"/api/v1/policies/{second['id']}").status_code == 204
+    assert names_by_priority(api, "MFA_ENROLL") == [(1, "First"), (2, "Default Policy")]
+
+
+def test_defaults_refusals_explain_themselves(api: Any) -> None:
+    policy = default_policy(api, "MFA_ENROLL")
+    pid = policy["id"]
+    (rule,) = api.get(f"/api/v1/policies/{pid}/rules").get_json()
+    rule_url = f"/api/v1/policies/{pid}/rules/{rule['id']}"
+    expected = {
+        ("DELETE", f"/api/v1/policies/{pid}"): "The default policy cannot be deleted",
+        ("POST", f"/api/v1/policies/{pid}/lifecycle/deactivate"): (
+            "The default policy cannot be deactivated"
+        ),
+        ("DELETE", rule_url): "The default rule cannot be deleted",
+        ("POST", f"{rule_url}/lifecycle/deactivate"): "The default rule cannot be deactivated",
+    }
+    for (method, path), cause in expected.items():
+        r = api.request(method, path)
+        assert r.status_code == 400, (method, path)
+        assert r.get_json()["errorCode"] == "E0000001"
+        assert causes(r) == [cause]
+    assert default_policy(api, "MFA_ENROLL") == policy
+    assert api.get(rule_url).get_json() == rule
+
+
+def test_unknown_rule_ids_are_404_on_every_rule_route(api: Any) -> None:
+    pid = default_policy(api, "PASSWORD")["id"]
+    other_type = default_policy(api, "OKTA_SIGN_ON")
+    (foreign,) = api.get(f"/api/v1/policies/{other_type['id']}/rules").get_json()
+    for rule_id in ("0prNOPE", foreign["id"]):
+        base = f"/api/v1/policies/{pid}/rules/{rule_id}"
+        for method, path in (
+            ("GET", base),
+            ("PUT", base),
+            ("DELETE", base),
+            ("POST", f"{base}/lifecycle/activate"),
+            ("POST", f"{base}/lifecycle/deactivate"),
+        ):
+            r = api.request(method, path, json={"name": "x"})
+            assert r.status_code == 404, (method, path)
+            assert r.get_json()["errorCode"] == "E0000007"
+    # The foreign rule is still there, in its own policy.
+    assert api.get(f"/api/v1/policies/{other_type['id']}/rules/{foreign['id']}").status_code == 200
+
+
+def test_bad_settings_are_refused_and_change_nothing(api: Any, clock: Any) -> None:
+    policy = create_policy(api, settings=strict_password_settings(12))
+    pid = policy["id"]
+    clock.advance(minutes=5)
+    bad = {
+        "password": {
+            "complexity": {"minLength": 3},
+            "age": {"maxAgeDays": -1},
+            "lockout": {"maxAttempts": "ten"},
+        }
+    }
+    r = api.put(f"/api/v1/policies/{pid}", json={**policy, "name": "Renamed", "settings": bad})
+    assert r.status_code == 400
+    assert r.get_json()["errorCode"] == "E0000001"
+    assert sorted(causes(r)) == [
+        "settings.password.age.maxAgeDays: must be a whole number from 0 to 999",
+        "settings.password.complexity.minLength: must be a whole number from 4 to 256",
+        "settings.password.lockout.maxAttempts: must be a whole number from 0 to 100",
+    ]
+    assert api.get(f"/api/v1/policies/{pid}").get_json() == policy
+
+    # The same for a rule's actions, and for a policy that was never created.
+    (rule,) = api.get(f"/api/v1/policies/{pid}/rules").get_json()
+    r = api.put(
+        f"/api/v1/policies/{pid}/rules/{rule['id']}",
+        json={**rule, "name": "Renamed", "actions": {"selfServiceUnlock": {"access": "SOMETIMES"}}},
+    )
+    assert r.status_code == 400
+    assert causes(r) == ["actions.selfServiceUnlock.access: must be one of ALLOW, DENY"]
+    assert api.get(f"/api/v1/policies/{pid}/rules/{rule['id']}").get_json() == rule
+
+    before = api.get("/api/v1/policies?type=MFA_ENROLL").get_json()
+    r = api.post(
+        "/api/v1/policies",
+        json={
+            "type": "MFA_ENROLL",
+            "name": "Typo",
+            "settings": {"factors": {"google_authenticator": {"enroll": {"self": "REQUIRED"}}}},
+        },
+    )
+    assert r.status_code == 400
+    assert causes(r)[0].startswith("settings.factors.google_authenticator: unknown factor")
+    assert api.get("/api/v1/policies?type=MFA_ENROLL").get_json() == before
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "cause"),
+    [
+        (
+            "OKTA_SIGN_ON",
+            {"actions": {"signon": {"requireFactor": True, "factorPromptMode": "NEW_DEVICE"}}},
+            "actions.signon.factorPromptMode: must be one of ALWAYS, DEVICE, SESSION",
+        ),
+        (
+            "OKTA_SIGN_ON",
+            {"actions": {"signon": {"session": {"maxSessionIdleMinutes": 0}}}},
+            "actions.signon.session.maxSessionIdleMinutes: "
+            "must be a whole number from 1 to 1000000",
+        ),
+        (
+            "PASSWORD",
+            {"actions": {"selfServicePasswordReset": {"access": True}}},
+            "actions.selfServicePasswordReset.access: must be one of ALLOW, DENY",
+        ),
+        ("MFA_ENROLL", {"type": "SIGN_ON"}, "type: rules of a MFA_ENROLL policy are MFA_ENROLL"),
+    ],
+)
+def test_bad_rule_actions_are_refused_with_their_cause(
+    api: Any, kind: str, body: dict[str, Any], cause: str
+) -> None:
+    pid = default_policy(api, kind)["id"]
+    before = api.get(f"/api/v1/policies/{pid}/rules").get_json()
+    r = api.post(f"/api/v1/policies/{pid}/rules", json={"name": "Rule", **body})
+    assert r.status_code == 400
+    assert r.get_json()["errorCode"] == "E0000001"
+    assert causes(r) == [cause]
+    assert api.get(f"/api/v1/policies/{pid}/rules").get_json() == before
+
+
+def test_an_unknown_group_in_conditions_is_refused(api: Any) -> None:
+    real = make_group(api, "Real")
+    unknown = "00gDoesNotExist12345"
+    cause = f"conditions.people.groups: group {unknown} does not exist"
+    # Creating a policy, updating one, creating a rule, updating one.
+    r = api.post(
+        "/api/v1/policies",
+        json={
+            "type": "PASSWORD",
+            "name": "x",
+            "conditions": {"people": {"groups": {"include": [real], "exclude": [unknown]}}},
+        },
+    )
+    assert r.status_code == 400 and causes(r) == [cause]
+    policy = create_policy(api, conditions=for_groups(real))
+    r = api.put(
+        f"/api/v1/policies/{policy['id']}", json={**policy, "conditions": for_groups(unknown)}
+    )
+    assert r.status_code == 400 and causes(r) == [cause]
+    assert api.get(f"/api/v1/policies/{policy['id']}").get_json()["conditions"] == for_groups(real)
+    r = api.post(
+        f"/api/v1/policies/{policy['id']}/rules",
+        json={"name": "r", "conditions": for_groups(unknown)},
+    )
+    assert r.status_code == 400 and causes(r) == [cause]
+    (rule,) = api.get(f"/api/v1/policies/{policy['id']}/rules").get_json()
+    r = api.put(
+        f"/api/v1/policies/{policy['id']}/rules/{rule['id']}",
+        json={**rule, "conditions": {"people": {"groups": {"exclude": [unknown]}}}},
+    )
+    assert r.status_code == 400 and causes(r) == [cause]
+    assert api.get(f"/api/v1/policies/{policy['id']}/rules/{rule['id']}").get_json() == rule
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="app/domain/policy.py parse_password: a non-object okta_email recovery factor "
+    "raises AttributeError, answered 500 E0000009 instead of 400 E0000001",
+)
+def test_a_recovery_factor_that_is_not_an_object_is_a_400(api: Any) -> None:
+    r = api.post(
+        "/api/v1/policies",
+        json={
+            "type": "PASSWORD",
+            "name": "x",
+            "settings": {"recovery": {"factors": {"okta_email": "ACTIVE"}}},
+        },
+    )
+    assert r.status_code == 400
+    assert r.get_json()["errorCode"] == "E0000001"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a group deleted while a policy names it stays in the policy's conditions, and "
+    "PUT then refuses the policy as GET returns it (group ... does not exist)",
+)
+def test_a_policy_still_saves_after_its_group_is_deleted(api: Any) -> None:
+    group = make_group(api, "Temporary")
+    policy = create_policy(api, conditions=for_groups(group))
+    assert api.delete(f"/api/v1/groups/{group}").status_code == 204
+    current = api.get(f"/api/v1/policies/{policy['id']}").get_json()
+    r = api.put(f"/api/v1/policies/{policy['id']}", json={**current, "description": "still here"})
+    assert r.status_code == 200, r.get_json()
+
+
+# ---- end to end: the real policies, through the API and /api/v1/authn ------------------------
+
+
+def create_user(api: Any, login: str, password: str, *group_ids: str) -> Any:
+    body: dict[str, Any] = {
+        "profile": {"login": login, "email": login, "firstName": "Pat", "lastName": "Doe"},
+        "credentials": {"password": {"value": password}},
+    }
+    if group_ids:
+        body["groupIds"] = list(group_ids)
+    return api.post("/api/v1/users?activate=true", json=body)
+
+
+def authn(client: Any, path: str = "", **body: Any) -> Any:
+    return client.post(f"/api/v1/authn{path}", json=body)
+
+
+def test_password_policy_min_length_on_user_create(api: Any) -> None:
+    group = make_group(api, "Engineers")
+    create_policy(
+        api,
+        name="Engineers: 12 characters",
+        conditions=for_groups(group),
+        settings={"password": {"complexity": {"minLength": 12}}},
+    )
+    r = create_user(api, "eve.engineer@example.com", "Short-pw1", group)
+    assert r.status_code == 400
+    body = r.get_json()
+    assert body["errorCode"] == "E0000001"
+    assert causes(r) == [
+        "password: Password requirements were not met. Missing: at least 12 characters."
+    ]
+    assert api.get("/api/v1/users?q=eve.engineer").get_json() == []
+    # The same password for someone outside the group: the default policy (8).
+    r = create_user(api, "olga.other@example.com", "Short-pw1")
+    assert r.status_code == 200, r.get_json()
+    # And a long enough one inside it.
+    r = create_user(api, "eve.engineer@example.com", "Long-enough-pw1", group)
+    assert r.status_code == 200, r.get_json()
+
+
+def test_lockout_after_three_attempts_shows_locked_out(
+    api: Any, anonymous: Any, make_user: Any
+) -> None:
+    member = make_user("lou.locked@example.com")
+    other = make_user("olga.other@example.com")
+    group = make_group(api, "Strict", member)
+    create_policy(
+        api,
+        conditions=for_groups(group),
+        settings={"password": {"lockout": {"maxAttempts": 3, "showLockoutFailures": True}}},
+    )
+    wrong = {"username": "lou.locked@example.com", "password": "Wrong-Password-1"}
+    for _ in range(2):
+        r = authn(anonymous, **wrong)
+        assert r.status_code == 401 and r.get_json()["errorCode"] == "E0000004"
+    r = authn(anonymous, **wrong)
+    assert r.status_code == 200
+    assert r.get_json()["status"] == "LOCKED_OUT"
+    assert r.get_json()["_links"]["next"]["name"] == "unlock"
+    assert api.get(f"/api/v1/users/{member['id']}").get_json()["status"] == "LOCKED_OUT"
+    # The right password does not help now.
+    r = authn(anonymous, username="lou.locked@example.com", password=PASSWORD)
+    assert r.get_json()["status"] == "LOCKED_OUT"
+    # Someone outside the group keeps the default policy: 10 attempts, no LOCKED_OUT shown.
+    for _ in range(3):
+        r = authn(anonymous, username="olga.other@example.com", password="Wrong-Password-1")
+        assert r.status_code == 401
+    assert api.get(f"/api/v1/users/{other['id']}").get_json()["status"] == "ACTIVE"
+
+
+def deny_rule_for(api: Any, group: str) -> dict[str, Any]:
+    policy = create_policy(api, "OKTA_SIGN_ON", name="Blocked", conditions=for_groups(group))
+    return create_rule(
+        api, policy["id"], name="Deny", priority=1, actions={"signon": {"access": "DENY"}}
+    )
+
+
+def test_a_deny_sign_on_rule_refuses_the_sign_in(api: Any, anonymous: Any, make_user: Any) -> None:
+    member = make_user("bo.blocked@example.com")
+    make_user("olga.other@example.com")
+    group = make_group(api, "Blocked", member)
+    deny_rule_for(api, group)
+    r = authn(anonymous, username="bo.blocked@example.com", password=PASSWORD)
+    assert r.status_code == 401
+    assert r.get_json()["errorCode"] == "E0000004"
+    # Like a wrong password: nothing tells the caller the password was right.
+    wrong = authn(anonymous, username="bo.blocked@example.com", password="Wrong-Password-1")
+    assert {k: v for k, v in r.get_json().items() if k != "errorId"} == {
+        k: v for k, v in wrong.get_json().items() if k != "errorId"
+    }
+    assert sign_in(anonymous, "olga.other@example.com")["status"] == "SUCCESS"
+    # Out of the group, in again.
+    assert api.delete(f"/api/v1/groups/{group}/users/{member['id']}").status_code == 204
+    assert sign_in(anonymous, "bo.blocked@example.com")["status"] == "SUCCESS"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="app/services/authn.py checks sign_on.access_allowed only in primary(): "
+    "a password reset ends in SUCCESS with a sessionToken for a user a rule denies",
+)
+def test_a_deny_sign_on_rule_also_holds_after_a_password_reset(
+    api: Any, anonymous: Any, make_user: Any
+) -> None:
+    member = make_user("bo.blocked@example.com")
+    group = make_group(api, "Blocked", member)
+    deny_rule_for(api, group)
+    r = api.post(f"/api/v1/users/{member['id']}/lifecycle/reset_password?sendEmail=false")
+    token = r.get_json()["resetPasswordUrl"].rsplit("/", 1)[1]
+    body = authn(anonymous, "/recovery/token", recoveryToken=token).get_json()
+    assert body["status"] == "PASSWORD_RESET"
+    r = authn(
+        anonymous,
+        "/credentials/reset_password",
+        stateToken=body["stateToken"],
+        newPassword="Recovered-Pass-7",
+    )
+    assert "sessionToken" not in (r.get_json() or {}), r.get_json()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="app/services/authn.py checks sign_on.access_allowed only in primary(): "
+    "activating an account ends in SUCCESS with a sessionToken for a user a rule denies",
+)
+def test_a_deny_sign_on_rule_also_holds_at_activation(api: Any, anonymous: Any) -> None:
+    group = make_group(api, "Blocked")
+    deny_rule_for(api, group)
+    r = api.post(
+        "/api/v1/users?activate=false",
+        json={
+            "profile": {
+                "login": "new.hire@example.com",
+                "email": "new.hire@example.com",
+                "firstName": "New",
+                "lastName": "Hire",
+            },
+            "groupIds": [group],
+        },
+    )
+    assert r.status_code == 200, r.get_json()
+    r = api.post(f"/api/v1/users/{r.get_json()['id']}/lifecycle/activate?sendEmail=false")
+    body = authn(anonymous, token=r.get_json()["activationToken"]).get_json()
+    assert body["status"] == "PASSWORD_RESET"
+    r = authn(
+        anonymous,
+        "/credentials/reset_password",
+        stateToken=body["stateToken"],
+        newPassword="Chosen-Secret-9",
+    )
+    assert "sessionToken" not in (r.get_json() or {}), r.get_json()
+
+
+def test_sign_on_rule_for_a_group_member_without_a_factor(
+    api: Any, anonymous: Any, make_user: Any
+) -> None:
+    member = make_user("sam.sales@example.com")
+    group = make_group(api, "Sales", member)
+    policy = create_policy(api, "OKTA_SIGN_ON", conditions=for_groups(group))
+    create_rule(api, policy["id"], priority=1, actions={"signon": {"requireFactor": True}})
+    body = sign_in(anonymous, "sam.sales@example.com")
+    # No factor yet: enrol one first, and it cannot be skipped.
+    assert body["status"] == "MFA_ENROLL"
+    assert "skip" not in body["_links"]
+
+
+def test_enroll_policy_stops_applying_when_deactivated(
+    api: Any, anonymous: Any, make_user: Any
+) -> None:
+    admin = make_user("ada.admin@example.com")
+    group = make_group(api, "Admins", admin)
+    policy = create_policy(
+        api,
+        "MFA_ENROLL",
+        conditions=for_groups(group),
+        settings={"factors": {"google_otp": {"enroll": {"self": "REQUIRED"}}}},
+    )
+    assert sign_in(anonymous, "ada.admin@example.com")["status"] == "MFA_ENROLL"
+    assert api.post(f"/api/v1/policies/{policy['id']}/lifecycle/deactivate").status_code == 204
+    assert sign_in(anonymous, "ada.admin@example.com")["status"] == "SUCCESS"
+
+
+def test_password_expiry_from_the_policy(
+    api: Any, anonymous: Any, make_user: Any, clock: Any
+) -> None:
+    member = make_user("pat.expiring@example.com")
+    make_user("olga.other@example.com")
+    group = make_group(api, "Rotating", member)
+    create_policy(
+        api,
+        conditions=for_groups(group),
+        settings={"password": {"age": {"maxAgeDays": 30, "expireWarnDays": 5}}},
+    )
+    clock.advance(days=27)
+    warn = {"warnBeforePasswordExpired": True}
+    r = authn(anonymous, username="pat.expiring@example.com", password=PASSWORD, options=warn)
+    body = r.get_json()
+    assert body["status"] == "PASSWORD_WARN"
+    assert body["_embedded"]["policy"]["expiration"] == {"passwordExpireDays": 3}
+    clock.advance(days=4)
+    assert sign_in(anonymous, "pat.expiring@example.com")["status"] == "PASSWORD_EXPIRED"
+    assert sign_in(anonymous, "olga.other@example.com")["status"] == "SUCCESS"
+
+
+PHONE = "+1 505-269-4259"
+E164 = "+15052694259"
+
+
+def sms_code(outbox: Any) -> str:
+    newest = outbox.messages(to=E164)[0]
+    match = re.search(r"\b(\d{6})\b", newest.body)
+    assert match
+    return match.group(1)
+
+
+def enroll_sms(api: Any, user: dict[str, Any], outbox: Any) -> None:
+    base = f"/api/v1/users/{user['id']}/factors"
+    r = api.post(
+        base, json={"factorType": "sms", "provider": "OKTA", "profile": {"phoneNumber": PHONE}}
+    )
+    assert r.status_code == 200, r.get_json()
+    factor = r.get_json()
+    r = api.post(f"{base}/{factor['id']}/lifecycle/activate", json={"passCode": sms_code(outbox)})
+    assert r.status_code == 200, r.get_json()
+
+
+def sms_recovery_policy(api: Any, group: str) -> dict[str, Any]:
+    policy = create_policy(
+        api,
+        name="SMS recovery",
+        conditions=for_groups(group),
+        settings={
+            "password": {"lockout": {"maxAttempts": 3}},
+            "recovery": {
+                "factors": {
+                    "okta_email": {"status": "ACTIVE"},
+                    "okta_sms": {"status": "ACTIVE"},
+                    "recovery_question": {"status": "ACTIVE"},
+                }
+            },
+        },
+    )
+    (rule,) = api.get(f"/api/v1/policies/{policy['id']}/rules").get_json()
+    actions = {**rule["actions"], "selfServiceUnlock": {"access": "ALLOW"}}
+    r = api.put(
+        f"/api/v1/policies/{policy['id']}/rules/{rule['id']}", json={**rule, "actions": actions}
+    )
+    assert r.status_code == 200, r.get_json()
+    return policy
+
+
+def test_sms_self_service_unlock_and_reset(
+    api: Any, anonymous: Any, make_user: Any, outbox: Any, clock: Any
+) -> None:
+    member = make_user("fay.field@example.com")
+    enroll_sms(api, member, outbox)
+    group = make_group(api, "Field staff", member)
+    sms_recovery_policy(api, group)
+    login = "fay.field@example.com"
+    for _ in range(3):
+        authn(anonymous, username=login, password="Wrong-Password-1")
+    assert api.get(f"/api/v1/users/{member['id']}").get_json()["status"] == "LOCKED_OUT"
+
+    clock.advance(seconds=31)  # past the resend throttle of the activation code
+    body = authn(anonymous, "/recovery/unlock", username=login, factorType="SMS").get_json()
+    assert body["status"] == "RECOVERY_CHALLENGE" and body["recoveryType"] == "UNLOCK"
+    r = authn(
+        anonymous,
+        "/recovery/factors/SMS/verify",
+        stateToken=body["stateToken"],
+        passCode=sms_code(outbox),
+    )
+    assert r.get_json()["status"] == "SUCCESS" and r.get_json()["recoveryType"] == "UNLOCK"
+    assert api.get(f"/api/v1/users/{member['id']}").get_json()["status"] == "ACTIVE"
+
+    clock.advance(seconds=31)
+    body = authn(anonymous, "/recovery/password", username=login, factorType="SMS").get_json()
+    assert body["status"] == "RECOVERY_CHALLENGE" and body["recoveryType"] == "PASSWORD"
+    r = authn(
+        anonymous,
+        "/recovery/factors/SMS/verify",
+        stateToken=body["stateToken"],
+        passCode=sms_code(outbox),
+    )
+    assert r.get_json()["status"] == "PASSWORD_RESET"
+    r = authn(
+        anonymous,
+        "/credentials/reset_password",
+        stateToken=body["stateToken"],
+        newPassword="Recovered-Pass-7",
+    )
+    assert r.get_json()["status"] == "SUCCESS"
+    r = authn(anonymous, username=login, password="Recovered-Pass-7")
+    assert r.get_json()["status"] == "SUCCESS"
+
+
+def test_the_default_policy_sends_no_recovery_sms(
+    api: Any, anonymous: Any, make_user: Any, outbox: Any, clock: Any
+) -> None:
+    user = make_user("olga.other@example.com")
+    enroll_sms(api, user, outbox)
+    sent = len(outbox.messages(to=E164))
+    clock.advance(seconds=31)
+    body = authn(
+        anonymous, "/recovery/password", username="olga.other@example.com", factorType="SMS"
+    ).get_json()
+    # The same answer as for anyone, but no code goes out: SMS recovery is INACTIVE.
+    assert body["status"] == "RECOVERY_CHALLENGE"
+    assert len(outbox.messages(to=E164)) == sent
+
+
+def test_factor_prompt_mode_device_remembers_the_device(
+    api: Any, anonymous: Any, make_user: Any
+) -> None:
+    member = make_user("dee.device@example.com")
+    r = api.post(
+        f"/api/v1/users/{member['id']}/factors?activate=true",
+        json={
+            "factorType": "question",
+            "provider": "OKTA",
+            "profile": {"question": "name_of_first_plush_toy", "answer": "Mr Bunny Rabbit"},
+        },
+    )
+    assert r.status_code == 200, r.get_json()
+    question = r.get_json()
+    group = make_group(api, "Laptops", member)
+    policy = create_policy(api, "OKTA_SIGN_ON", conditions=for_groups(group))
+    create_rule(
+        api,
+        policy["id"],
+        priority=1,
+        actions={
+            "signon": {
+                "access": "ALLOW",
+                "requireFactor": True,
+                "factorPromptMode": "DEVICE",
+                "factorLifetime": 60,
+            }
+        },
+    )
+    login = "dee.device@example.com"
+    device = {"deviceToken": "laptop-0123456789"}
+    r = authn(anonymous, username=login, password=PASSWORD, context=device)
+    body = r.get_json()
+    assert body["status"] == "MFA_REQUIRED"
+    assert body["_embedded"]["policy"]["allowRememberDevice"] is True
+    assert body["_embedded"]["policy"]["rememberDeviceLifetimeInMinutes"] == 60
+    r = anonymous.post(
+        f"/api/v1/authn/factors/{question['id']}/verify?rememberDevice=true",
+        json={"stateToken": body["stateToken"], "answer": "Mr Bunny Rabbit"},
+    )
+    assert r.get_json()["status"] == "SUCCESS"
+    again = authn(anonymous, username=login, password=PASSWORD, context=device).get_json()
+    assert again["status"] == "SUCCESS"
+    other = {"deviceToken": "phone-9876543210"}
+    elsewhere = authn(anonymous, username=login, password=PASSWORD, context=other).get_json()
+    assert elsewhere["status"] == "MFA_REQUIRED"
