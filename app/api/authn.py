@@ -286,8 +286,8 @@ def render(ctx: Context, view: View) -> dict[str, Any]:
         kind = view.recovery_factor_type or "SMS"
         links["next"] = _post(ctx, f"/recovery/factors/{kind}/verify", "verify")
         links["resend"] = _post(ctx, f"/recovery/factors/{kind}/resend", kind)
-    elif status is Status.LOCKED_OUT:
-        links["next"] = _post(ctx, "/recovery/unlock", "unlock")
+    elif status is Status.LOCKED_OUT and view.policy and view.policy.password.self_service_unlock:
+        links["next"] = _post(ctx, "/recovery/unlock", "unlock")  # only when it would work
     if has_tx:
         links["cancel"] = _post(ctx, "/cancel")
     if embedded:

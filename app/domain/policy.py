@@ -397,10 +397,12 @@ def parse_password(settings: dict[str, Any], actions: dict[str, Any]) -> Passwor
             active.add(key)
     if not recovery:
         active = {"okta_email", "recovery_question"}
+    email = recovery.get("okta_email")
+    email_path = "settings.recovery.factors.okta_email"
     token = _obj(
-        _obj(recovery.get("okta_email") or {}, "properties", "okta_email", causes),
+        _obj(email if isinstance(email, dict) else {}, "properties", email_path, causes),
         "recoveryToken",
-        "okta_email.properties",
+        f"{email_path}.properties",
         causes,
     )
     access = {
@@ -445,7 +447,7 @@ def parse_password(settings: dict[str, Any], actions: dict[str, Any]) -> Passwor
         recovery_token_lifetime_minutes=_int(
             token,
             "tokenLifetimeMinutes",
-            "okta_email.properties.recoveryToken",
+            "settings.recovery.factors.okta_email.properties.recoveryToken",
             causes,
             60,
             1,

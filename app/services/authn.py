@@ -362,6 +362,8 @@ def _success(ctx: Context, call: Call) -> View:
     recovery = tx.progress.recovery_type
     if recovery is RecoveryType.UNLOCK:
         return View(Status.SUCCESS, user, relay_state=tx.relay_state, recovery_type=recovery.value)
+    if not call.policy.sign_on.access_allowed:  # no session for a denied user, whatever path
+        raise _authentication_failed()
     grant = {
         "user_id": user.id,
         "amr": ["pwd", *tx.progress.amr] if tx.password_verified_at else list(tx.progress.amr),

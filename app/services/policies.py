@@ -96,14 +96,21 @@ def _check_actions(kind: PolicyType, actions: dict[str, Any]) -> None:
         raise ValidationFailed("rule", exc.causes) from exc
 
 
-def _check_conditions(uow: UnitOfWork, raw: Any, what: str) -> dict[str, Any]:
+def _check_conditions(
+    uow: UnitOfWork, raw: Any, what: str, before: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The conditions as sent, once their shape is right and every group they
     name exists (a typo in a group id would otherwise match no one, silently)."""
     try:
         conditions = parse_conditions(raw, rule=what == "rule")
     except PolicyInvalid as exc:
         raise ValidationFailed(what, exc.causes) from exc
-    missing = sorted(g for g in group_ids_in(conditions) if uow.groups.get(g) is None)
+    # Only ids new to the document must exist: a group deleted since keeps
+    # matching no one, and the policy can still be sent back as it was read.
+    known = group_ids_in(before) if before else set()
+    missing = sorted(
+        g for g in group_ids_in(conditions) if g not in known and uow.groups.get(g) is None
+    )
     if missing:
         raise ValidationFailed(
             what, [f"conditions.people.groups: group {g} does not exist" for g in missing]
@@ -263,7 +270,7 @@ def update_policy(ctx: Context, policy_id: str, body: dict[str, Any]) -> PolicyD
         name = _name(body, "policy")
         conditions = policy.conditions
         if "conditions" in body:
-            conditions = _check_conditions(uow, body.get("conditions"), "policy")
+            conditions = _check_conditions(uow, body.get("conditions"), "policy", policy.conditions)
             if policy.system and conditions != policy.conditions:
                 raise ValidationFailed(
                     "policy", ["conditions: The default policy applies to everyone"]
@@ -363,7 +370,7 @@ def update_rule(ctx: Context, policy_id: str, rule_id: str, body: dict[str, Any]
         _check_actions(policy.type, actions)
         conditions = rule.conditions
         if "conditions" in body:
-            conditions = _check_conditions(uow, body.get("conditions"), "rule")
+            conditions = _check_conditions(uow, body.get("conditions"), "rule", rule.conditions)
             if rule.system and conditions != rule.conditions:
                 # The default rule is the catch-all: narrowing it would leave
                 # some users with no rule, hence no policy at all.

@@ -713,7 +713,8 @@ def test_show_lockout_failures_and_auto_unlock(
     user = make_user()
     policy.set(
         password=PasswordSettings(
-            lockout=Lockout(max_attempts=2, auto_unlock_minutes=30, show_lockout_failures=True)
+            lockout=Lockout(max_attempts=2, auto_unlock_minutes=30, show_lockout_failures=True),
+            self_service_unlock=True,
         )
     )
     assert sign_in(anonymous, password="Wrong-Password-1").status_code == 401
@@ -730,6 +731,9 @@ def test_show_lockout_failures_and_auto_unlock(
         },
     }
     assert sign_in(anonymous).get_json()["status"] == "LOCKED_OUT"
+    # Without self-service unlock in the policy, no unlock link is offered.
+    policy.set(password=replace(policy.value.password, self_service_unlock=False))
+    assert sign_in(anonymous).get_json() == {"status": "LOCKED_OUT"}
     clock.advance(minutes=31)
     assert sign_in(anonymous).get_json()["status"] == "SUCCESS"
     assert api.get(f"/api/v1/users/{user['id']}").get_json()["status"] == "ACTIVE"

@@ -974,11 +974,6 @@ def test_an_unknown_group_in_conditions_is_refused(api: Any) -> None:
     assert api.get(f"/api/v1/policies/{policy['id']}/rules/{rule['id']}").get_json() == rule
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/domain/policy.py parse_password: a non-object okta_email recovery factor "
-    "raises AttributeError, answered 500 E0000009 instead of 400 E0000001",
-)
 def test_a_recovery_factor_that_is_not_an_object_is_a_400(api: Any) -> None:
     r = api.post(
         "/api/v1/policies",
@@ -992,11 +987,6 @@ def test_a_recovery_factor_that_is_not_an_object_is_a_400(api: Any) -> None:
     assert r.get_json()["errorCode"] == "E0000001"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a group deleted while a policy names it stays in the policy's conditions, and "
-    "PUT then refuses the policy as GET returns it (group ... does not exist)",
-)
 def test_a_policy_still_saves_after_its_group_is_deleted(api: Any) -> None:
     group = make_group(api, "Temporary")
     policy = create_policy(api, conditions=for_groups(group))
@@ -1103,11 +1093,6 @@ def test_a_deny_sign_on_rule_refuses_the_sign_in(api: Any, anonymous: Any, make_
     assert sign_in(anonymous, "bo.blocked@example.com")["status"] == "SUCCESS"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/services/authn.py checks sign_on.access_allowed only in primary(): "
-    "a password reset ends in SUCCESS with a sessionToken for a user a rule denies",
-)
 def test_a_deny_sign_on_rule_also_holds_after_a_password_reset(
     api: Any, anonymous: Any, make_user: Any
 ) -> None:
@@ -1127,11 +1112,6 @@ def test_a_deny_sign_on_rule_also_holds_after_a_password_reset(
     assert "sessionToken" not in (r.get_json() or {}), r.get_json()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/services/authn.py checks sign_on.access_allowed only in primary(): "
-    "activating an account ends in SUCCESS with a sessionToken for a user a rule denies",
-)
 def test_a_deny_sign_on_rule_also_holds_at_activation(api: Any, anonymous: Any) -> None:
     group = make_group(api, "Blocked")
     deny_rule_for(api, group)

@@ -1080,22 +1080,12 @@ def test_parse_password_token_lifetime_bounds() -> None:
         assert cause.endswith(f"recoveryToken.tokenLifetimeMinutes: {whole(1, 10080)}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parse_password reads okta_email's properties with .get() before checking it is "
-    "an object: AttributeError (a 500 through the API) instead of PolicyInvalid",
-)
 @pytest.mark.parametrize("value", [1, "ACTIVE", True, ["ACTIVE"]])
 def test_parse_password_rejects_an_okta_email_that_is_not_an_object(value: Any) -> None:
     causes = _password_cause({"recovery": {"factors": {"okta_email": value}}})
     assert causes and all(c.startswith("settings.recovery.factors.okta_email") for c in causes)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the causes about okta_email's properties lack the settings.recovery.factors. prefix "
-    "every other cause has",
-)
 def test_parse_password_token_lifetime_cause_names_the_full_path() -> None:
     token = {"recoveryToken": {"tokenLifetimeMinutes": 0}}
     settings = {"recovery": {"factors": {"okta_email": {"status": "ACTIVE", "properties": token}}}}
