@@ -30,10 +30,16 @@ run: install
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) \
 		--access-logfile - wsgi:app
 
-## Every tier: lint, unit, API, integration (real PostgreSQL + Redis), Postman.
-test: install lint services
+## Every tier: lint, unit, API, integration (real PostgreSQL + Redis), the real
+## clients (okta-auth-js, the Sign-In Widget, Chromium), Postman.
+test: install lint services node_modules/.installed
 	$(BIN)/pytest
 	$(MAKE) postman
+
+## newman, okta-auth-js and the Sign-In Widget, exactly as package-lock.json pins them.
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 ## PostgreSQL, Redis and Node.js for the tests: started or installed if missing.
 services:
@@ -48,8 +54,7 @@ test-api: install
 test-integration: install
 	$(BIN)/pytest tests/integration
 
-postman: install
-	npm ci --no-audit --no-fund --loglevel=error
+postman: install node_modules/.installed
 	$(BIN)/python scripts/run_postman.py
 
 lint: install
