@@ -46,7 +46,7 @@ def create_app(
         Database(settings.database_url), redis_client, SecretBox(settings.encryption_key)
     )
     if delivery is None:
-        outbox = Outbox(redis_client, settings.instance_path / OUTBOX_FILE)
+        outbox = Outbox(redis_client, settings.instance_path / OUTBOX_FILE, clock=clock)
         delivery = build_delivery(settings, outbox)
     app.extensions[api.runtime.EXTENSION] = Context(
         settings=settings,

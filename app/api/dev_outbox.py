@@ -30,22 +30,40 @@ blp = Blueprint(
 blp.before_request(require_api_token)
 
 
+class Recipient(fields.String):
+    """An e-mail address or E.164 number. An unencoded ``+`` in a query string
+    arrives as a space (``?to=+15052694259``, as Postman sends it): read it as ``+``."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = str(super()._deserialize(value, attr, data, **kwargs))
+        if text.startswith(" ") and text[1:].isdigit():
+            return "+" + text[1:]
+        return text.strip()
+
+
 class OutboxQuery(schemas.Lenient):
-    to = fields.String(metadata={"description": "only messages to this address or E.164 number"})
+    to = Recipient(
+        metadata={"description": "only messages to this e-mail address (any case) or E.164 number"}
+    )
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=1000))
 
 
 class MessageSchema(schemas.Lenient):
-    channel = fields.String()
-    to = fields.String()
+    channel = fields.String(metadata={"description": "email, sms or call"})
+    to = fields.String(metadata={"description": "e-mail address or E.164 number"})
     subject = fields.String()
-    body = fields.String()
+    body = fields.String(metadata={"description": "for a call, the words spoken"})
+    extension = fields.String(metadata={"description": "for a call: digits dialled, or empty"})
+    sent_at = fields.String(
+        data_key="sentAt", metadata={"description": "when the outbox kept it (UTC)"}
+    )
 
 
 @blp.route("", methods=["GET"])
 @blp.arguments(OutboxQuery, location="query")
 @blp.response(200, MessageSchema(many=True))
 def read_outbox(query: dict[str, Any]) -> list[dict[str, Any]]:
-    """The newest messages first (SMS, voice-call scripts, e-mails)."""
+    """The newest messages first (SMS, voice-call scripts, e-mails), at most ``limit``
+    (1 to 1000, default 20), only those to ``to`` when given."""
     outbox = Outbox(context().stores.redis)
     return [asdict(m) for m in outbox.messages(to=query.get("to"))[: query["limit"]]]

@@ -19,12 +19,14 @@ import logging
 import os
 import smtplib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
 import redis
+
+from app.domain.clock import Clock, okta_timestamp, utc_now
 
 log = logging.getLogger("portcullis.delivery")
 
@@ -39,6 +41,7 @@ class Message:
     subject: str
     body: str  # for "call", the words to speak
     extension: str = ""  # for "call": digits to dial once the line answers
+    sent_at: str = ""  # set by the Outbox when it keeps the message (Okta timestamp, UTC)
 
 
 class DeliveryError(Exception):
@@ -61,11 +64,16 @@ class Outbox:
     codes) that ``flask outbox`` prints from any process, fakeredis or not.
     """
 
-    def __init__(self, client: redis.Redis, log_path: Path | None = None) -> None:
+    def __init__(
+        self, client: redis.Redis, log_path: Path | None = None, *, clock: Clock = utc_now
+    ) -> None:
         self.redis = client
         self.log_path = log_path
+        self.clock = clock
 
     def send(self, message: Message) -> None:
+        if not message.sent_at:
+            message = replace(message, sent_at=okta_timestamp(self.clock()) or "")
         record = json.dumps(asdict(message))
         pipe = self.redis.pipeline()
         pipe.lpush(OUTBOX_KEY, record)
@@ -87,10 +95,10 @@ class Outbox:
         return [Message(**json.loads(line)) for line in reversed(lines) if line.strip()]
 
     def messages(self, to: str | None = None) -> list[Message]:
-        """Newest first; only those addressed to ``to`` when given."""
+        """Newest first; only those addressed to ``to`` (compared without case) when given."""
         raw = self.redis.lrange(OUTBOX_KEY, 0, -1)
         found = [Message(**json.loads(str(item))) for item in raw]  # type: ignore[union-attr]
-        return [m for m in found if to is None or m.to == to]
+        return [m for m in found if to is None or m.to.casefold() == to.casefold()]
 
 
 class SmtpEmail:
