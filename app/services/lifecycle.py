@@ -43,11 +43,12 @@ def activate(ctx: Context, id_or_login: str, *, send_email: bool) -> dict[str, A
             user.activated = now
         else:
             user.set_status(S.PROVISIONED, now)
+        token = None
+        if not (user.status == S.ACTIVE and send_email):
+            # Before the save: an e-mail the relay refuses leaves the user as it was.
+            token = activation.issue_activation(ctx, user, send_email=send_email)
         uow.users.save(user)
-    if user.status == S.ACTIVE and send_email:
-        return {}
-    token = activation.issue_activation(ctx, user, send_email=send_email)
-    return {} if send_email else _activation_body(ctx, token)
+    return {} if send_email or token is None else _activation_body(ctx, token)
 
 
 def reactivate(ctx: Context, id_or_login: str, *, send_email: bool) -> dict[str, Any]:
@@ -153,10 +154,11 @@ def reset_password(ctx: Context, id_or_login: str, *, send_email: bool) -> dict[
         user = find_user(uow, id_or_login)
         _check(user, "reset_password")
         user.set_status(S.RECOVERY, ctx.clock())
+        # Before the save: an e-mail the relay refuses leaves the user as it was.
+        token = activation.issue_recovery(ctx, user, send_email=send_email)
         uow.users.save(user)
     ctx.stores.one_time_tokens.revoke_for_user(activation.ACTIVATION, user.id)
     sessions.end_all_for_user(ctx, user.id)
-    token = activation.issue_recovery(ctx, user, send_email=send_email)
     return {} if send_email else {"resetPasswordUrl": activation.reset_password_url(ctx, token)}
 
 

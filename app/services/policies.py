@@ -80,7 +80,8 @@ def _check_settings(kind: PolicyType, settings: dict[str, Any]) -> None:
 def _check_rule_type(policy: PolicyDoc, body: dict[str, Any]) -> None:
     if body.get("type") not in (None, RULE_TYPES[policy.type]):
         raise ValidationFailed(
-            "rule", [f"type: rules of a {policy.type.value} policy are {RULE_TYPES[policy.type]}"]
+            "rule",
+            [f"type: the rules of {policy.type.value} policies are {RULE_TYPES[policy.type]}"],
         )
 
 

@@ -464,7 +464,11 @@ def test_create_policy_rejects(api: Any, body: dict[str, Any], cause: str) -> No
 @pytest.mark.parametrize(
     ("kind", "body", "cause"),
     [
-        ("OKTA_SIGN_ON", {"type": "PASSWORD"}, "type: rules of a OKTA_SIGN_ON policy are SIGN_ON"),
+        (
+            "OKTA_SIGN_ON",
+            {"type": "PASSWORD"},
+            "type: the rules of OKTA_SIGN_ON policies are SIGN_ON",
+        ),
         ("OKTA_SIGN_ON", {"actions": {"signon": {"access": "MAYBE"}}}, "actions.signon.access"),
         ("OKTA_SIGN_ON", {"actions": {"signon": {"factorPromptMode": "X"}}}, "actions.signon"),
         ("MFA_ENROLL", {"actions": {"enroll": {"self": "SOMETIMES"}}}, "actions.enroll.self"),
@@ -925,7 +929,11 @@ def test_bad_settings_are_refused_and_change_nothing(api: Any, clock: Any) -> No
             {"actions": {"selfServicePasswordReset": {"access": True}}},
             "actions.selfServicePasswordReset.access: must be one of ALLOW, DENY",
         ),
-        ("MFA_ENROLL", {"type": "SIGN_ON"}, "type: rules of a MFA_ENROLL policy are MFA_ENROLL"),
+        (
+            "MFA_ENROLL",
+            {"type": "SIGN_ON"},
+            "type: the rules of MFA_ENROLL policies are MFA_ENROLL",
+        ),
     ],
 )
 def test_bad_rule_actions_are_refused_with_their_cause(
@@ -1055,7 +1063,8 @@ def test_lockout_after_three_attempts_shows_locked_out(
     r = authn(anonymous, **wrong)
     assert r.status_code == 200
     assert r.get_json()["status"] == "LOCKED_OUT"
-    assert r.get_json()["_links"]["next"]["name"] == "unlock"
+    # No self-service unlock in this policy (selfServiceUnlock defaults to DENY): no link.
+    assert "_links" not in r.get_json()
     assert api.get(f"/api/v1/users/{member['id']}").get_json()["status"] == "LOCKED_OUT"
     # The right password does not help now.
     r = authn(anonymous, username="lou.locked@example.com", password=PASSWORD)

@@ -374,12 +374,6 @@ def test_an_email_that_cannot_be_delivered_is_a_502_error_object(
     assert body["errorCauses"] == [] and body["errorId"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/services/lifecycle.py saves the new status before sending the e-mail; "
-    "sending it before uow.users.save() (inside the unit of work) lets a 502 leave the "
-    "user as it was",
-)
 @pytest.mark.parametrize(("operation", "user_kwargs", "before"), EMAIL_OPERATIONS)
 def test_an_email_that_cannot_be_delivered_changes_nothing(
     api: Any, make_user: Any, ctx: Any, operation: str, user_kwargs: Any, before: str
