@@ -1,9 +1,12 @@
-"""Benchmarks: request latency and throughput of the admin APIs, argon2id cost.
+"""Benchmarks: request latency and throughput of the admin APIs, argon2id cost,
+and /api/v1/authn over HTTP.
 
 Runs in-process through the Flask test client (no network), on the embedded
-defaults and, when reachable, on PostgreSQL + Redis. Writes the figures, with
-the machine and the date, to docs/benchmarks.md. Speed is measured here, never
-asserted in tests.
+defaults and, when reachable, on PostgreSQL + Redis; then, with gunicorn on
+loopback and wrk as the load generator, primary authentication and the MFA
+verify step (benchmarks/http_authn.py; skipped, saying why, without wrk,
+PostgreSQL or Redis). Writes the figures, with the machine and the date, to
+docs/benchmarks.md. Speed is measured here, never asserted in tests.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import http_authn  # noqa: E402  (benchmarks/, this script's folder, is on sys.path)
 
 from app import create_app  # noqa: E402
 from app.config import Settings  # noqa: E402
@@ -126,6 +131,7 @@ def bench_backend(name: str, settings: Settings) -> list[tuple[str, dict[str, fl
 
 
 def main() -> None:
+    load = os.getloadavg()[0]
     rows: list[tuple[str, dict[str, float]]] = []
     hasher = Hasher()
     rows.append(
@@ -160,10 +166,13 @@ def main() -> None:
             )
         except Exception as exc:  # report, do not fail: the embedded figures still stand
             print(f"PostgreSQL/Redis skipped: {exc}", file=sys.stderr)
-    write(rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    write(rows, peak, load, http_authn.run(hash_p50_ms=rows[0][1]["p50"]))
 
 
-def write(rows: list[tuple[str, dict[str, float]]], peak: int) -> None:
+def write(
+    rows: list[tuple[str, dict[str, float]]], peak: int, load: float, http: list[str]
+) -> None:
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -176,7 +185,8 @@ def write(rows: list[tuple[str, dict[str, float]]], peak: int) -> None:
         "# Benchmarks",
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `make bench` on {cpu}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}.",
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}; "
+        f"1-minute load average {load:.1f} as it began.",
         "In-process through the Flask test client (no network, one thread); request figures "
         f"use argon2id t=1, m=8 MiB, p=1 so that they show the server, not the hash; "
         f"{USERS} users created per backend.",
@@ -188,8 +198,9 @@ def write(rows: list[tuple[str, dict[str, float]]], peak: int) -> None:
         lines.append(f"| {label} | {f['p50']:.2f} | {f['p95']:.2f} | {f['per_s']:.0f} |")
     lines += [
         "",
-        f"Peak resident memory of the whole run (both backends): {peak / 2**20:.0f} MiB.",
+        f"Peak resident memory of the in-process run (both backends): {peak / 2**20:.0f} MiB.",
         "",
+        *http,
     ]
     out = ROOT / "docs" / "benchmarks.md"
     out.write_text("\n".join(lines))

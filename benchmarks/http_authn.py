@@ -1,0 +1,727 @@
+"""Benchmarks over HTTP: /api/v1/authn served by gunicorn on loopback, loaded by wrk.
+
+Part of ``make bench``: benchmarks/run.py calls :func:`run`, which returns the
+Markdown section for docs/benchmarks.md. On a fresh PostgreSQL database and a
+flushed Redis database, with gunicorn (2 workers x 4 threads) and wrk:
+
+1. primary authentication, ``POST /api/v1/authn`` answering SUCCESS, at the
+   default argon2id cost, with one connection and with eight;
+2. the MFA verify step, ``POST /api/v1/authn/factors/{id}/verify`` with a TOTP
+   code answering SUCCESS, on a second server run with a cheap argon2id cost
+   (only the set-up signs in). Every request has its own transaction and a
+   code never used before for its factor (the server refuses a replayed step);
+3. for every run, per /authn request: the Redis round trips (counted inside
+   the gunicorn workers, see benchmarks/gunicorn_bench.py), the commands Redis
+   ran in the benchmark's database (``MONITOR`` during the run), and the growth
+   of ``INFO commandstats``, which covers every client of that Redis server.
+
+Without wrk, PostgreSQL or Redis the section says why it was skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import math
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+BIN = Path(sys.executable).parent
+LUA = HERE / "authn.lua"
+GUNICORN_CONF = HERE / "gunicorn_bench.py"
+
+PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/portcullis_bench")
+DATABASE = "portcullis_bench_authn"
+REDIS_URL = os.environ.get("BENCH_AUTHN_REDIS_URL", "redis://127.0.0.1:6379/14")
+WORKERS, THREADS = 2, 4
+#: wrk run lengths, seconds: primary authentication (each of two runs), MFA verify.
+PRIMARY_SECONDS = int(os.environ.get("BENCH_PRIMARY_SECONDS", "10"))
+VERIFY_SECONDS = int(os.environ.get("BENCH_VERIFY_SECONDS", "4"))
+#: At most this many users with a TOTP factor are prepared for the verify runs.
+MAX_MFA_USERS = int(os.environ.get("BENCH_MFA_USERS", "2000"))
+PASSWORD = "Bench-Passw0rd"
+TOTP_STEP = 30
+CHEAP_ARGON2 = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8192", "ARGON2_PARALLELISM": "1"}
+
+
+_STARTED = time.monotonic()
+
+
+def _say(text: str) -> None:
+    print(f"  [{time.monotonic() - _STARTED:5.0f} s] {text}", file=sys.stderr)
+
+
+class Skipped(Exception):
+    """The HTTP benchmark cannot run here (the message says why)."""
+
+
+# ---- the server -------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _database_url() -> str:
+    return PG_URL.rsplit("/", 1)[0] + "/" + DATABASE
+
+
+class Api:
+    """A running server: admin calls, counters, and its URL for wrk."""
+
+    def __init__(self, port: int, token: str, counters: Path) -> None:
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.token = token
+        self.counters = counters
+
+    def call(
+        self, method: str, path: str, body: Any = None, *, admin: bool = True
+    ) -> tuple[int, Any]:
+        headers = {"Accept": "application/json", "Content-Type": "application/json"}
+        if admin:
+            headers["Authorization"] = f"SSWS {self.token}"
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            payload = None if body is None else json.dumps(body)
+            conn.request(method, path, body=payload, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+        finally:
+            conn.close()
+        return response.status, json.loads(data) if data else None
+
+    def ok(self, method: str, path: str, body: Any = None, *, admin: bool = True) -> Any:
+        status, data = self.call(method, path, body, admin=admin)
+        if status != 200:
+            raise RuntimeError(f"{method} {path} answered {status}: {data}")
+        return data
+
+    def counts(self) -> tuple[int, int]:
+        """(requests begun, Redis round trips) in all workers, once they stop changing."""
+        from gunicorn_bench import read_counts
+
+        last = read_counts(str(self.counters))
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            time.sleep(0.3)
+            now = read_counts(str(self.counters))
+            if now == last:
+                return now
+            last = now
+        return last
+
+
+def _environment(instance: Path, port: int, extra: dict[str, str]) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "PORTCULLIS_INSTANCE": str(instance),
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": REDIS_URL,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "BASE_URL": f"http://127.0.0.1:{port}",
+        **extra,
+    }
+    for name in ("ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "ARGON2_PARALLELISM"):
+        if name not in extra:
+            env.pop(name, None)  # the default cost unless asked otherwise
+    return env
+
+
+def _prepare(instance: Path) -> None:
+    """A fresh database and Redis database, migrated, with an admin token."""
+    import psycopg
+    import redis
+
+    admin = PG_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DATABASE}")
+    redis.Redis.from_url(REDIS_URL, socket_connect_timeout=5).flushdb()
+    env = _environment(instance, 0, {})
+    flask = [str(BIN / "flask"), "--app", "wsgi"]
+    for command in (["db", "upgrade"], ["bootstrap"]):
+        subprocess.run([*flask, *command], env=env, cwd=ROOT, check=True, capture_output=True)
+
+
+@contextlib.contextmanager
+def _serve(instance: Path, extra: dict[str, str]) -> Iterator[Api]:
+    port = _free_port()
+    counters = Path(tempfile.mkdtemp(prefix="counters-", dir=instance))
+    env = {**_environment(instance, port, extra), "BENCH_COUNTER_DIR": str(counters)}
+    log = (instance / f"server-{port}.log").open("w")
+    server = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "--config",
+            str(GUNICORN_CONF),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(WORKERS),
+            "--threads",
+            str(THREADS),
+            "wsgi:app",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn did not start; see {log.name}") from None
+                time.sleep(0.2)
+        token = (instance / "admin-token").read_text().strip()
+        _say(f"gunicorn serving on port {port}")
+        yield Api(port, token, counters)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+        _say("gunicorn stopped")
+
+
+# ---- one wrk run ----------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    label: str
+    connections: int
+    threads: int
+    figures: dict[str, int] = field(default_factory=dict)
+    served: int = 0  # requests the server began during the run
+    round_trips: int = 0
+    commands: dict[str, int] = field(default_factory=dict)  # this database (MONITOR)
+    all_commands: int = 0  # the whole server, every client (INFO commandstats)
+    load: float = 0.0  # the 1-minute load average as the run began
+
+    @property
+    def per_s(self) -> float:
+        return self.figures["requests"] / (self.figures["duration_us"] / 1e6)
+
+    @property
+    def valid(self) -> bool:
+        f = self.figures
+        return (
+            f["requests"] > 0
+            and f["other"] == 0
+            and f["exhausted"] == 0
+            and f["socket_errors"] == 0
+            and f["timeouts"] == 0
+        )
+
+
+class _Monitor:
+    """Counts, by name, the commands Redis runs in the benchmark's database.
+
+    ``MONITOR`` shows every command of every client with its database number,
+    including those a Lua script runs (client "lua"); only lines of this
+    database count, so other clients of the same Redis do not.
+    """
+
+    LINE = re.compile(rb'^[0-9.]+ \[(\d+) [^\]]*\] "([^"]*)"')
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url, socket_connect_timeout=5)
+        self.db = int(self.client.connection_pool.connection_kwargs.get("db", 0))
+        self.counts: Counter[str] = Counter()
+        self.connection: Any = None
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._listen, daemon=True)
+
+    def __enter__(self) -> _Monitor:
+        self.thread.start()
+        if not self.ready.wait(10):
+            raise RuntimeError("Redis MONITOR did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        time.sleep(0.2)  # the last lines of the run
+        self.connection.disconnect()
+        self.thread.join(10)
+
+    def _listen(self) -> None:
+        connection = self.client.connection_pool.make_connection()
+        connection.send_command("MONITOR")
+        connection.read_response()  # OK
+        self.connection = connection
+        self.ready.set()
+        with contextlib.suppress(Exception):  # until __exit__ disconnects
+            while True:
+                match = self.LINE.match(connection.read_response())
+                if match and int(match[1]) == self.db:
+                    self.counts[match[2].decode().lower()] += 1
+
+
+def _commandstats(client: Any) -> dict[str, int]:
+    stats = client.info("commandstats")
+    return {
+        name.removeprefix("cmdstat_"): int(value["calls"])
+        for name, value in stats.items()
+        if name not in ("cmdstat_info", "cmdstat_monitor")  # the benchmark's own
+    }
+
+
+def _wrk(api: Api, client: Any, run: Run, lines: Path, seconds: int, mode: str) -> Run:
+    served_before, trips_before = api.counts()
+    stats_before = _commandstats(client)
+    run.load = os.getloadavg()[0]
+    command = [
+        str(shutil.which("wrk")),
+        f"-t{run.threads}",
+        f"-c{run.connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        api.base_url,
+        "--",
+        str(lines),
+        str(run.threads),
+        mode,
+    ]
+    with _Monitor(REDIS_URL) as monitor:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+        served_after, trips_after = api.counts()
+    result = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH-RESULT ")), None)
+    if done.returncode != 0 or result is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}{done.stderr}")
+    run.figures = json.loads(result.removeprefix("BENCH-RESULT "))
+    stats_after = _commandstats(client)
+    run.served = served_after - served_before
+    run.round_trips = trips_after - trips_before
+    run.commands = dict(monitor.counts)
+    run.all_commands = sum(stats_after.values()) - sum(stats_before.values())
+    f = run.figures
+    _say(
+        f"{run.label}, {run.connections} connection(s): {f['requests']} requests, "
+        f"{run.per_s:.1f}/s, p50 {f['p50_us'] / 1000:.1f} ms, p99 {f['p99_us'] / 1000:.1f} ms, "
+        f"SUCCESS {f['success']}, other {f['other']}, exhausted {f['exhausted']}"
+    )
+    return run
+
+
+# ---- (a) primary authentication ------------------------------------------------------------
+
+
+def _primary(api: Api, client: Any, workdir: Path) -> tuple[list[Run], float]:
+    logins = [f"primary{i}@bench.example.com" for i in range(8)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda login: _create_user(api, login), logins))
+    lines = workdir / "primary.txt"
+    lines.write_text(
+        "".join(
+            "/api/v1/authn " + json.dumps({"username": login, "password": PASSWORD}) + "\n"
+            for login in logins
+        )
+    )
+
+    def sign_in(login: str) -> None:
+        body = {"username": login, "password": PASSWORD}
+        answer = api.ok("POST", "/api/v1/authn", body, admin=False)
+        if answer["status"] != "SUCCESS":
+            raise RuntimeError(f"primary authentication answered {answer['status']}")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(sign_in, logins * 2))
+    # Warm up (every worker thread's SQL and Redis connections, Lua scripts).
+    _wrk(api, client, Run("warm-up, not reported", 8, 2), lines, 3, "cycle")
+    samples = _hash_samples()
+    runs = [_wrk(api, client, Run("primary authentication", 1, 1), lines, PRIMARY_SECONDS, "cycle")]
+    samples += _hash_samples()
+    runs.append(
+        _wrk(api, client, Run("primary authentication", 8, 2), lines, PRIMARY_SECONDS, "cycle")
+    )
+    return runs, statistics.median(samples)
+
+
+def _hash_samples(repeat: int = 5) -> list[float]:
+    """Times (ms) of one argon2id hash at the default cost, in this process, now."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from app.domain.passwords import Hasher
+
+    hasher = Hasher()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        hasher.hash(PASSWORD)
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def _create_user(api: Api, login: str) -> str:
+    body = {
+        "profile": {"login": login, "email": login, "firstName": "Bench", "lastName": "User"},
+        "credentials": {"password": {"value": PASSWORD}},
+    }
+    return str(api.ok("POST", "/api/v1/users?activate=true", body)["id"])
+
+
+# ---- (b) the MFA verify step ---------------------------------------------------------------
+
+
+@dataclass
+class Enrolled:
+    """A user with an active Google Authenticator factor."""
+
+    login: str
+    factor_id: str
+    secret: str
+    last: int  # the last TOTP step this factor used (activation, then verify lines)
+
+    def line(self, state_token: str, now: int) -> str | None:
+        """A verify request for wrk with a code the factor has not used, if one is
+        accepted now (this step or the next); None if none is."""
+        step = max(self.last + 1, now)
+        if step > now + 1:
+            return None
+        self.last = step
+        body = {"stateToken": state_token, "passCode": _code(self.secret, step)}
+        return f"/api/v1/authn/factors/{self.factor_id}/verify {json.dumps(body)}\n"
+
+
+def _code(secret: str, step: int) -> str:
+    import pyotp
+
+    return str(pyotp.HOTP(secret).at(step))
+
+
+def _step() -> int:
+    return int(time.time()) // TOTP_STEP
+
+
+def _require_mfa(api: Api) -> None:
+    """An OKTA_SIGN_ON policy for Everyone whose rule requires a factor."""
+    groups = api.ok("GET", "/api/v1/groups?q=Everyone")
+    everyone = next(g["id"] for g in groups if g["profile"]["name"] == "Everyone")
+    policy = api.ok(
+        "POST",
+        "/api/v1/policies",
+        {
+            "type": "OKTA_SIGN_ON",
+            "name": "bench",
+            "priority": 1,
+            "conditions": {"people": {"groups": {"include": [everyone]}}},
+        },
+    )
+    api.ok(
+        "POST",
+        f"/api/v1/policies/{policy['id']}/rules",
+        {
+            "name": "mfa",
+            "priority": 1,
+            "actions": {"signon": {"access": "ALLOW", "requireFactor": True}},
+        },
+    )
+
+
+def _enrol(api: Api, index: int) -> Enrolled:
+    """Create a user, enrol and activate a Google Authenticator factor.
+
+    Activation uses the previous step's code (accepted: one step of skew), so
+    that the current step and the next stay unused for verify requests.
+    """
+    login = f"mfa{index}@bench.example.com"
+    user_id = _create_user(api, login)
+    factor = api.ok(
+        "POST",
+        f"/api/v1/users/{user_id}/factors",
+        {"factorType": "token:software:totp", "provider": "GOOGLE"},
+    )
+    secret = factor["_embedded"]["activation"]["sharedSecret"]
+    activate = f"/api/v1/users/{user_id}/factors/{factor['id']}/lifecycle/activate"
+    step = _step() - 1
+    status, _ = api.call("POST", activate, {"passCode": _code(secret, step)})
+    if status != 200:  # the step turned on the way: the code fell out of the window
+        step = _step()
+        api.ok("POST", activate, {"passCode": _code(secret, step)})
+    return Enrolled(login, factor["id"], secret, step)
+
+
+def _sign_in(api: Api, user: Enrolled) -> str:
+    """Primary authentication up to MFA_REQUIRED; the new transaction's stateToken."""
+    body = {"username": user.login, "password": PASSWORD}
+    answer = api.ok("POST", "/api/v1/authn", body, admin=False)
+    if answer["status"] != "MFA_REQUIRED":
+        raise RuntimeError(f"primary authentication answered {answer['status']}, not MFA_REQUIRED")
+    return str(answer["stateToken"])
+
+
+def _verify(api: Api, user: Enrolled, state_token: str, now: int) -> None:
+    line = user.line(state_token, now)
+    if line is None:
+        raise RuntimeError("no unused TOTP step for a warm-up verify")
+    path, body = line.split(" ", 1)
+    answer = api.ok("POST", path, json.loads(body), admin=False)
+    if answer["status"] != "SUCCESS":
+        raise RuntimeError(f"verify answered {answer['status']}")
+
+
+def _mfa(api: Api, client: Any, workdir: Path) -> list[Run]:
+    """Two verify runs, one connection then eight, each request on its own
+    transaction (MFA_REQUIRED, from a sign-in) with a code its factor has not
+    used: each line's code is of a step after the factor's last one, and of
+    the current step or the next, so still accepted (one step of skew) when
+    wrk sends it, at least 30 s after the file was written.
+
+    The one-connection run is sized from a rough rate of this Python client;
+    the eight-connection run from the rate the first run measured. A run that
+    runs out of transactions is marked void.
+    """
+    _require_mfa(api)
+    with ThreadPoolExecutor(8) as pool:
+        warm = list(pool.map(lambda i: _enrol(api, i), range(32)))
+        states = list(pool.map(lambda user: _sign_in(api, user), warm))
+        now = _step()
+        # Warm up in parallel, then one at a time for a rough rate.
+        list(
+            pool.map(
+                lambda pair: _verify(api, *pair, now), zip(warm[16:], states[16:], strict=True)
+            )
+        )
+        single = time.monotonic()
+        for user, state in zip(warm[:16], states[:16], strict=True):
+            _verify(api, user, state, now)
+        rate = 16 / (time.monotonic() - single)
+    users: list[Enrolled] = []
+    results = []
+    # This client is slower than wrk: size the first run for three times its rate.
+    needed = math.ceil(rate * VERIFY_SECONDS * 3) + 30
+    for c, t in ((1, 1), (8, 2)):
+        needed = min(needed, MAX_MFA_USERS)
+        with ThreadPoolExecutor(8) as pool:
+            if needed > len(users):
+                _say(f"enrolling {needed - len(users)} more users")
+                more = range(100 + len(users), 100 + needed)
+                users += list(pool.map(lambda i: _enrol(api, i), more))
+            _say(f"signing in {needed} users")
+            states = list(pool.map(lambda user: _sign_in(api, user), users[:needed]))
+        now = _step()
+        lines = [user.line(state, now) for user, state in zip(users, states, strict=False)]
+        path = workdir / f"verify-c{c}.txt"
+        path.write_text("".join(line for line in lines if line))
+        run = _wrk(api, client, Run("MFA verify (TOTP)", c, t), path, VERIFY_SECONDS, "once")
+        results.append(run)
+        # Eight connections on two workers: little more than one on two cores,
+        # up to about three times as much on more.
+        needed = math.ceil(run.per_s * VERIFY_SECONDS * (2.5 if cpus() <= 2 else 4)) + 30
+    return results
+
+
+def cpus() -> int:
+    return os.cpu_count() or 1
+
+
+# ---- the section ----------------------------------------------------------------------------
+
+
+def _versions(client: Any) -> dict[str, str]:
+    import gunicorn
+    import psycopg
+
+    wrk = subprocess.run([str(shutil.which("wrk")), "-v"], capture_output=True, text=True)
+    first = (wrk.stdout + wrk.stderr).split("\n", 1)[0].split(" [", 1)[0]
+    with psycopg.connect(PG_URL.rsplit("/", 1)[0] + "/postgres", connect_timeout=5) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    postgres = str(row[0]).split(" ", 1)[0] if row else "?"
+    return {
+        "gunicorn": gunicorn.__version__,
+        "wrk": first.removeprefix("wrk ").strip(),
+        "postgres": postgres,
+        "redis": str(client.info("server")["redis_version"]),
+    }
+
+
+def run(hash_p50_ms: float) -> list[str]:
+    """The Markdown section; ``hash_p50_ms``: one argon2id hash at the default cost."""
+    header = ["## Over HTTP: /api/v1/authn with gunicorn and wrk", ""]
+    try:
+        return header + _measure(hash_p50_ms)
+    except Skipped as exc:
+        print(f"HTTP benchmark skipped: {exc}", file=sys.stderr)
+        return [*header, f"Skipped in this run: {exc}", ""]
+    except Exception as exc:  # report, do not fail: the in-process figures still stand
+        traceback.print_exc()
+        print(f"HTTP benchmark failed: {exc}", file=sys.stderr)
+        return [*header, f"Failed in this run: {exc}", ""]
+
+
+def _measure(hash_p50_ms: float) -> list[str]:
+    if shutil.which("wrk") is None:
+        raise Skipped("wrk is not installed (Debian package `wrk`)")
+    try:
+        import psycopg
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=5)
+        client.ping()
+        with psycopg.connect(PG_URL.rsplit("/", 1)[0] + "/postgres", connect_timeout=5):
+            pass
+    except Exception as exc:
+        raise Skipped(f"PostgreSQL or Redis is not reachable ({exc})") from exc
+    when = datetime.now(UTC)
+    versions = _versions(client)
+    instance = Path(tempfile.mkdtemp(prefix="portcullis-bench-http-"))
+    try:
+        _say("HTTP benchmark: a fresh database; primary authentication")
+        _prepare(instance)
+        with _serve(instance, {}) as api:
+            primary, hash_now_ms = _primary(api, client, instance)
+        _say("HTTP benchmark: MFA verify")
+        with _serve(instance, CHEAP_ARGON2) as api:
+            verify = _mfa(api, client, instance)
+        _say("HTTP benchmark: done")
+    finally:
+        shutil.rmtree(instance, ignore_errors=True)
+    return _section(when, versions, hash_p50_ms, hash_now_ms, primary, verify)
+
+
+def _ms(microseconds: int) -> str:
+    return f"{microseconds / 1000:.1f}"
+
+
+def _section(
+    when: datetime,
+    versions: dict[str, str],
+    hash_p50_ms: float,
+    hash_now_ms: float,
+    primary: list[Run],
+    verify: list[Run],
+) -> list[str]:
+    lines = [
+        f"Measured {when:%Y-%m-%d %H:%M} UTC on the machine above: gunicorn "
+        f"{versions['gunicorn']} on 127.0.0.1 with {WORKERS} workers x {THREADS} threads "
+        f"(gthread), wrk {versions['wrk']} as the load generator on the same cores, "
+        f"PostgreSQL {versions['postgres']} (a fresh database), Redis {versions['redis']} "
+        f"(a dedicated, flushed database). One wrk run per row; p50 and p99 are wrk's "
+        "latencies. Primary authentication answers SUCCESS (no sign-on rule asks for a "
+        "factor) at the default argon2id cost (t=3, m=64 MiB, p=4), cycling over 8 users, "
+        "after a 3-second warm-up run that is not reported. "
+        "Each MFA verify request finishes its own transaction (MFA_REQUIRED → SUCCESS) with a "
+        "Google Authenticator code not used before for its factor; that server run uses "
+        "argon2id t=1, m=8 MiB, p=1, which only the set-up's sign-ins pay. A row counts "
+        "only if every answer was 200 SUCCESS. The last column is the machine's 1-minute "
+        "load average as the run began: anything else running on these cores shows there.",
+        "",
+        "| what | connections (wrk threads) | seconds | requests | requests/s | p50 ms "
+        "| p99 ms | 200 SUCCESS / other | load |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in primary + verify:
+        f = r.figures
+        other = f"{f['other']}" + (
+            f" ({f['exhausted']} after running out of transactions)" if f["exhausted"] else ""
+        )
+        void = "" if r.valid else " **(void: not all SUCCESS)**"
+        lines.append(
+            f"| {r.label}{void} | {r.connections} ({r.threads}) | "
+            f"{f['duration_us'] / 1e6:.1f} | {f['requests']} | {r.per_s:.1f} | "
+            f"{_ms(f['p50_us'])} | {_ms(f['p99_us'])} | {f['success']} / {other} | "
+            f"{r.load:.1f} |"
+        )
+    busiest = max(r.load for r in primary + verify)
+    if busiest > cpus():
+        lines += [
+            "",
+            f"**The machine was busy with other work during these runs** (load average up to "
+            f"{busiest:.1f} on {cpus()} cores): the latencies are longer and the rates lower "
+            "than on an idle machine, and the overhead percentages below are unreliable.",
+        ]
+    single = primary[0].figures["p50_us"] / 1000
+    overhead, overhead_now = single - hash_p50_ms, single - hash_now_ms
+    lines += [
+        "",
+        "Server overhead of a password login (design target: under 10 % of its argon2id "
+        f"hash): primary authentication at one connection takes {single:.1f} ms (p50). One "
+        f"argon2id hash at the default cost takes {hash_p50_ms:.1f} ms (p50, the first row "
+        "of the in-process table), so everything else (HTTP on loopback and wrk, JSON, the "
+        "SQL reads of the user and the policies, the Redis pipeline, the `lastLogin` update) "
+        f"takes {overhead:.1f} ms, **{overhead / hash_p50_ms * 100:.0f} %** of the hash. "
+        "The same hash timed again in the benchmark process, five times just before that "
+        f"wrk run and five times just after, took {hash_now_ms:.1f} ms (p50), which puts "
+        f"the overhead at {overhead_now:.1f} ms, {overhead_now / hash_now_ms * 100:.0f} %. "
+        "The further apart the two hash times, the busier the machine was with other work "
+        "at one time than at the other (see the load column), and the less either "
+        "percentage says.",
+        "",
+        "### Redis per /authn call",
+        "",
+        "| run | round trips per request | commands per request | commands per request, "
+        "by name | all clients' commands per request |",
+        "| --- | ---: | ---: | --- | ---: |",
+    ]
+    for r in primary + verify:
+        served = max(r.served, 1)
+        named = ", ".join(
+            f"{name} {calls / served:.2f}"
+            for name, calls in sorted(r.commands.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
+        lines.append(
+            f"| {r.label}, {r.connections} connection(s) | {r.round_trips / served:.2f} | "
+            f"{sum(r.commands.values()) / served:.2f} | {named} | "
+            f"{r.all_commands / served:.2f} |"
+        )
+    lines += [
+        "",
+        "Every figure is divided by the /api/v1/authn requests the server began during the "
+        "run (counted in the workers: wrk's own count leaves out those in flight when it "
+        "stops). Round trips are counted inside the gunicorn workers "
+        "(benchmarks/gunicorn_bench.py wraps redis-py's `send_packed_command`): one command "
+        "or one whole pipeline is one round trip. Commands are those Redis ran in the "
+        "benchmark's database, seen with `MONITOR` during the run (its small cost is "
+        "inside the measured runs): they include each "
+        "command inside a pipeline and the commands a Lua script runs (an `evalsha` or "
+        "`eval`, then each `redis.call` in it), and the set-up commands of a connection the "
+        "pool opens (none once warmed up). The last column is the growth of `INFO "
+        "commandstats` (calls of every command, without the benchmark's own `INFO` and "
+        "`MONITOR`): the same count for the whole Redis server, so it also holds what other "
+        "clients of this Redis sent meanwhile; it equals the column before it only when "
+        "nothing else used this Redis. Portcullis keeps no rate-limit counters in Redis, "
+        "so none appear.",
+        "",
+    ]
+    return lines
+
+
+if __name__ == "__main__":  # the HTTP part alone: python benchmarks/http_authn.py [hash ms]
+    print("\n".join(run(float(sys.argv[1]) if len(sys.argv) > 1 else 120.0)))
