@@ -73,7 +73,11 @@ def test_qr_code_is_a_scannable_png_without_a_token(
 
 
 def test_qr_code_decodes_to_the_otpauth_uri(api: Any, anonymous: Any, make_user: Any) -> None:
-    """Decode the served PNG as a phone camera would (OpenCV's QR detector)."""
+    """Decode the served PNG as a phone camera would (OpenCV's QR detector).
+
+    The Aruco-based detector: OpenCV's classic ``QRCodeDetector`` misses about
+    one valid code in 25 (it failed this test now and then), the Aruco one
+    none in 1,000 random secrets."""
     import cv2
     import numpy as np
 
@@ -82,7 +86,7 @@ def test_qr_code_decodes_to_the_otpauth_uri(api: Any, anonymous: Any, make_user:
     activation = factor["_embedded"]["activation"]
     png = anonymous.get(_path(activation["_links"]["qrcode"]["href"])).get_data()
     image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
-    uri, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    uri, _, _ = cv2.QRCodeDetectorAruco().detectAndDecode(image)
     assert uri.startswith("otpauth://totp/Portcullis:isaac.brock@example.com?")
     parsed = pyotp.parse_uri(uri)
     assert parsed.secret == activation["sharedSecret"]
