@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from app.delivery import Message
 from app.domain import authn
@@ -31,7 +31,8 @@ from app.domain.users import User, UserStatus
 from app.services import activation, credentials, factor_verification, factors, sessions
 from app.services.context import Context
 from app.store import UnitOfWork
-from app.store.transactions import Busy, Conflict, Loaded, Staged
+from app.store.atomic import Write
+from app.store.transactions import Busy, Conflict, Loaded, Refused
 
 log = logging.getLogger("portcullis.authn")
 
@@ -198,8 +199,10 @@ class Call:
     user: User
     policy: EffectivePolicy
     factors: list[Factor]
-    #: Redis writes that go out with the save, in the same round trip.
-    also: list[Staged] = field(default_factory=list)
+    #: Redis writes that go out with the save, in the same script.
+    also: list[Write] = field(default_factory=list)
+    #: A factor check that the save runs first (the code is used up only with it).
+    pending: factor_verification.Pending | None = None
 
 
 def _expired(ctx: Context, tx: Tx) -> bool:
@@ -291,13 +294,12 @@ def _run(
         return answered.view
     try:
         view = act(call)
+        # None: advance; else the action answered itself (cancel).
+        return _advance(ctx, call) if view is None else view
     except BaseException:
-        if call.loaded is not None:
+        if call.loaded is not None:  # a no-op once the save dropped the lease
             ctx.stores.transactions.release(call.loaded)
         raise
-    if view is not None:  # the action answered itself (cancel)
-        return view
-    return _advance(ctx, call)
 
 
 def _advance(ctx: Context, call: Call) -> View:
@@ -305,36 +307,53 @@ def _advance(ctx: Context, call: Call) -> View:
     tx = call.tx
     facts = _facts(ctx, call.user, call.policy, call.factors, tx)
     tx.status = authn.next_status(facts, tx.progress)
-    store = ctx.stores.transactions
+    if call.loaded is None:
+        raise AssertionError("a read never advances a transaction")
     if tx.status is Status.SUCCESS:
         view = _success(ctx, call)
-        if call.loaded is not None:
-            _finish(ctx, call.loaded, call.also)
+        _commit(ctx, call, finish=True)
         return _after_success(ctx, call, view)
     expires = ctx.clock() + timedelta(seconds=ctx.settings.state_token_ttl)
     tx.expires_at = okta_timestamp(expires)
-    if call.loaded is None:
-        raise AssertionError("a read never advances a transaction")
-    try:
-        store.save(call.loaded, tx.to_doc(), ctx.settings.state_token_ttl, call.also)
-    except Conflict as exc:
-        raise InvalidToken() from exc
+    _commit(ctx, call, finish=False)
     return _view(ctx, call, state_token=call.loaded.token)
 
 
-def _finish(ctx: Context, loaded: Loaded, also: list[Staged] | None = None) -> None:
+def _commit(ctx: Context, call: Call, *, finish: bool) -> None:
+    """Save or finish the transaction with its staged writes and its factor check."""
+    assert call.loaded is not None
+    store = ctx.stores.transactions
+    check = call.pending.check if call.pending else None
+    try:
+        if finish:
+            store.finish(call.loaded, call.also, check)
+        else:
+            store.save(
+                call.loaded, call.tx.to_doc(), ctx.settings.state_token_ttl, call.also, check
+            )
+    except Conflict as exc:
+        raise InvalidToken() from exc
+    except Refused:
+        assert call.pending is not None
+        try:
+            _factor_failed(ctx, call, call.pending.error)
+        finally:
+            store.release(call.loaded)
+
+
+def _finish(ctx: Context, loaded: Loaded, also: list[Write] | None = None) -> None:
     try:
         ctx.stores.transactions.finish(loaded, also or ())
     except Conflict as exc:
         raise InvalidToken() from exc
 
 
-def _flush(ctx: Context, also: list[Staged]) -> None:
+def _flush(ctx: Context, also: list[Write]) -> None:
     """Send staged writes in one round trip (no transaction to save with them)."""
     if also:
         pipe = ctx.stores.redis.pipeline(transaction=False)
-        for stage in also:
-            stage(pipe)
+        for write in also:
+            write.apply(pipe)
         pipe.execute()
 
 
@@ -344,9 +363,6 @@ def _after_success(ctx: Context, call: Call, view: View) -> View:
     if tx.progress.recovery_type is RecoveryType.UNLOCK:  # the user signs in afresh
         _unlock(ctx, user.id)
         return view
-    if tx.remember_device and tx.device_token and tx.progress.mfa_verified:
-        lifetime = call.policy.sign_on.factor_lifetime_minutes * 60
-        ctx.stores.devices.remember(user.id, tx.device_token, lifetime)
     with ctx.stores.unit_of_work() as uow:
         fresh = uow.users.get(user.id)
         if fresh is not None:
@@ -356,7 +372,8 @@ def _after_success(ctx: Context, call: Call, view: View) -> View:
 
 
 def _success(ctx: Context, call: Call) -> View:
-    """The SUCCESS answer; its sessionToken is staged in ``call.also``."""
+    """The SUCCESS answer; its sessionToken (and a remembered device) are
+    staged in ``call.also``."""
     tx, user = call.tx, call.user
     now = ctx.clock()
     recovery = tx.progress.recovery_type
@@ -375,8 +392,11 @@ def _success(ctx: Context, call: Call) -> View:
         "lifetime_minutes": call.policy.sign_on.max_session_lifetime_minutes,
     }
     ttl = ctx.settings.session_token_ttl
-    token, stage = ctx.stores.session_tokens.staged(grant, ttl)  # Redis expires it too
-    call.also.append(stage)
+    token, write = ctx.stores.session_tokens.staged(grant, ttl)  # Redis expires it too
+    call.also.append(write)
+    if tx.remember_device and tx.device_token and tx.progress.mfa_verified:
+        lifetime = call.policy.sign_on.factor_lifetime_minutes * 60
+        call.also.append(ctx.stores.devices.remember(user.id, tx.device_token, lifetime))
     return View(
         Status.SUCCESS,
         user,
@@ -517,7 +537,7 @@ def primary(ctx: Context, body: dict[str, Any]) -> View:
     return _begin(ctx, tx, [ctx.stores.failed_attempts.staged_clear(user.id)])
 
 
-def _begin(ctx: Context, tx: Tx, also: list[Staged] | None = None) -> View:
+def _begin(ctx: Context, tx: Tx, also: list[Write] | None = None) -> View:
     """Store a new transaction in its first status and answer it (one round
     trip to Redis, with the ``also`` writes)."""
     assert tx.user_id is not None
@@ -660,16 +680,22 @@ def _mark_verified(ctx: Context, call: Call, factor: Factor) -> None:
 
 
 def _check_factor(ctx: Context, call: Call, factor: Factor, value: str) -> None:
-    """The factor's check; a failure counts towards lockout."""
+    """The factor's check as far as it goes without Redis; the rest (a TOTP
+    step used once, a delivered code used once) runs inside the save."""
     try:
-        factor_verification.CHECKS[factor.kind.verification](ctx, factor, value)
+        call.pending = factor_verification.prepare(ctx, factor, value)
     except ApiError as exc:
-        if exc.code in ("E0000068", "E0000082") and _record_failure(ctx, call.user.id, call.policy):
-            if call.loaded is not None:  # locked out: the transaction ends here
-                _finish_quietly(ctx, call.loaded)
-            raise ApiError("E0000069") from exc
-        raise
+        _factor_failed(ctx, call, exc)
     call.also.append(ctx.stores.failed_attempts.staged_clear(call.user.id))
+
+
+def _factor_failed(ctx: Context, call: Call, exc: ApiError) -> NoReturn:
+    """A wrong code or answer counts towards lockout; at the limit the transaction ends."""
+    if exc.code in ("E0000068", "E0000082") and _record_failure(ctx, call.user.id, call.policy):
+        if call.loaded is not None:  # locked out: the transaction ends here
+            _finish_quietly(ctx, call.loaded)
+        raise ApiError("E0000069") from exc
+    raise exc
 
 
 def _finish_quietly(ctx: Context, loaded: Loaded) -> None:

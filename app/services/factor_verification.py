@@ -3,13 +3,14 @@
 One function per step of Okta's reference: ``activate`` (``passCode``),
 ``verify`` (``passCode`` or ``answer``; for SMS, call and e-mail without a
 ``passCode`` it sends a fresh code and answers CHALLENGE) and ``resend``.
-Which check a factor needs is looked up in ``CHECKS`` by its verification kind.
+Which check a factor needs is looked up in ``PREPARE`` by its verification kind.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -21,6 +22,7 @@ from app.domain.users import User, UserStatus
 from app.services.context import Context
 from app.services.users import find_user
 from app.store import UnitOfWork
+from app.store.atomic import Check
 
 log = logging.getLogger("portcullis.factors")
 PASSCODE_MISMATCH = "Your passcode doesn't match our records. Please try again."
@@ -50,7 +52,15 @@ def _load(uow: UnitOfWork, user_id: str, factor_id: str) -> tuple[User, Factor]:
 # ---- checks ---------------------------------------------------------------------------
 
 
-def _check_totp(ctx: Context, factor: Factor, passcode: str) -> None:
+@dataclass(frozen=True)
+class Pending:
+    """The part of a check that only Redis can settle, and the error if it refuses."""
+
+    check: Check
+    error: ApiError
+
+
+def _prepare_totp(ctx: Context, factor: Factor, passcode: str) -> Pending:
     params = totp.TotpParameters(skew=ctx.settings.totp_skew_steps)
     step = None
     if factor.secret is not None:  # None: sealed with a key no longer configured
@@ -58,31 +68,47 @@ def _check_totp(ctx: Context, factor: Factor, passcode: str) -> None:
     if step is None:
         raise ApiError("E0000068", causes=[PASSCODE_MISMATCH])
     window = (2 * params.skew + 2) * params.step
-    if not ctx.stores.factor_codes.claim_step(factor.id, step, window):
-        raise ApiError("E0000082")
+    return Pending(
+        ctx.stores.factor_codes.step_check(factor.id, step, window), ApiError("E0000082")
+    )
 
 
-def _check_sent_code(ctx: Context, factor: Factor, passcode: str) -> None:
-    key = ctx.settings.secret_key
-    candidate = sent_code.digest(key, factor.id, passcode.strip())
-    now = ctx.clock().timestamp()
-    if not ctx.stores.factor_codes.use_code(
-        factor.id, candidate, ctx.settings.otp_max_attempts, now
-    ):
-        raise ApiError("E0000068", causes=[PASSCODE_MISMATCH])
+def _prepare_sent_code(ctx: Context, factor: Factor, passcode: str) -> Pending:
+    # The digest is an HMAC under SECRET_KEY: comparing it in Lua, not in
+    # constant time, tells a caller nothing about the code.
+    candidate = sent_code.digest(ctx.settings.secret_key, factor.id, passcode.strip())
+    check = ctx.stores.factor_codes.code_check(
+        factor.id, candidate, ctx.settings.otp_max_attempts, ctx.clock().timestamp()
+    )
+    return Pending(check, ApiError("E0000068", causes=[PASSCODE_MISMATCH]))
 
 
-def _check_answer(ctx: Context, factor: Factor, answer: str) -> None:
+def _prepare_answer(ctx: Context, factor: Factor, answer: str) -> None:
     matches, _ = ctx.hasher.verify(factor.secret or "", normalise_answer(answer))
     if not matches:
         raise ApiError("E0000068", causes=[ANSWER_MISMATCH])
 
 
-CHECKS: dict[Verification, Callable[[Context, Factor, str], None]] = {
-    Verification.TOTP: _check_totp,
-    Verification.SENT_CODE: _check_sent_code,
-    Verification.ANSWER: _check_answer,
+PREPARE: dict[Verification, Callable[[Context, Factor, str], Pending | None]] = {
+    Verification.TOTP: _prepare_totp,
+    Verification.SENT_CODE: _prepare_sent_code,
+    Verification.ANSWER: _prepare_answer,
 }
+
+
+def prepare(ctx: Context, factor: Factor, value: str) -> Pending | None:
+    """Check ``value`` as far as can be done without Redis: raises the error
+    when it already fails; else the Redis check still to run (the replay or
+    single-use rule), or None when nothing is left. /authn runs that check
+    inside the transaction's save; :func:`check` runs it at once."""
+    return PREPARE[factor.kind.verification](ctx, factor, value)
+
+
+def check(ctx: Context, factor: Factor, value: str) -> None:
+    """The whole check: raises the Okta error unless ``value`` proves ``factor``."""
+    pending = prepare(ctx, factor, value)
+    if pending is not None and not ctx.stores.factor_codes.run(pending.check):
+        raise pending.error
 
 
 def _required(value: str | None, field: str) -> str:
@@ -174,7 +200,7 @@ def activate(
         user, factor = _load(uow, user_id, factor_id)
         if factor.active:
             raise ValidationFailed("factor", ["factor: The factor is already active"])
-        CHECKS[factor.kind.verification](ctx, factor, _required(passcode, "passCode"))
+        check(ctx, factor, _required(passcode, "passCode"))
         factor.status = FactorStatus.ACTIVE
         factor.last_updated = ctx.clock()
         uow.factors.save(factor)
@@ -211,10 +237,10 @@ def verify(
         )
     kind = factor.kind
     if kind.verification == Verification.ANSWER:
-        _check_answer(ctx, factor, _required(body.get("answer"), "answer"))
+        _prepare_answer(ctx, factor, _required(body.get("answer"), "answer"))
     elif kind.verification == Verification.SENT_CODE and not body.get("passCode"):
         send_code(ctx, factor, token_lifetime)
         return user, factor, FactorResult.CHALLENGE
     else:
-        CHECKS[kind.verification](ctx, factor, _required(body.get("passCode"), "passCode"))
+        check(ctx, factor, _required(body.get("passCode"), "passCode"))
     return user, factor, FactorResult.SUCCESS

@@ -1,31 +1,41 @@
 """Redis state of factor verification: delivered codes, send throttles, and
 the last accepted TOTP step of each factor (replay protection).
 
-Every check-and-change runs under WATCH/MULTI, so two concurrent requests
-can never both use one code or one TOTP step.
+Every check-and-change is one atomic Lua script (the code checks from
+:mod:`app.store.atomic`), so two concurrent requests can never
+both use one code or one TOTP step. A /authn call does not run the check
+here: it takes the :class:`~app.store.atomic.Check` and runs it inside the
+transaction's save.
 """
 
 from __future__ import annotations
 
-import hmac
-import math
-
 import redis
-from redis.exceptions import WatchError
 
-# KEYS[1]: the last accepted step of a factor. ARGV: the step, the TTL in seconds.
-_CLAIM_STEP = """
+from app.store.atomic import RUN_CHECK, Check
+
+# KEYS: the throttle. ARGV: now (epoch seconds), the interval. 0 (claimed) or
+# the whole seconds still to wait.
+_THROTTLE = """
 local last = redis.call('GET', KEYS[1])
-if last and tonumber(last) >= tonumber(ARGV[1]) then return 0 end
+local now, interval = tonumber(ARGV[1]), tonumber(ARGV[2])
+if last and now - tonumber(last) < interval then
+  return math.max(1, math.ceil(interval - (now - tonumber(last))))
+end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-return 1
+return 0
 """
 
 
 class FactorCodes:
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
-        self._claim_step = client.register_script(_CLAIM_STEP)
+        self._check = client.register_script(RUN_CHECK)
+        self._throttle = client.register_script(_THROTTLE)
+
+    def run(self, check: Check) -> bool:
+        """Run a check on its own (one round trip): True if it passed."""
+        return bool(self._check(keys=[check.key], args=[check.function, *check.args]))
 
     # ---- delivered codes ------------------------------------------------------
 
@@ -42,21 +52,8 @@ class FactorCodes:
         None if claimed, else the seconds still to wait."""
         if seconds <= 0:  # throttling switched off
             return None
-        key = self._throttle_key(channel, destination)
-        with self.redis.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(key)
-                    last = pipe.get(key)
-                    if last is not None and now - float(last) < seconds:
-                        pipe.reset()
-                        return max(1, math.ceil(seconds - (now - float(last))))
-                    pipe.multi()
-                    pipe.set(key, repr(now), ex=seconds)
-                    pipe.execute()
-                    return None
-                except WatchError:
-                    continue
+        wait = self._throttle(keys=[self._throttle_key(channel, destination)], args=[now, seconds])
+        return int(wait) or None
 
     def release_throttle(self, channel: str, destination: str) -> None:
         """Undo a claim whose message could not be delivered."""
@@ -72,33 +69,17 @@ class FactorCodes:
         pipe.expire(key, lifetime_seconds)
         pipe.execute()
 
+    def code_check(
+        self, factor_id: str, candidate_digest: str, max_attempts: int, now: float
+    ) -> Check:
+        """True once for the right, unexpired code; wrong tries count, and the
+        code is dropped after ``max_attempts`` of them."""
+        return Check.use_code(self._code_key(factor_id), candidate_digest, max_attempts, now)
+
     def use_code(
         self, factor_id: str, candidate_digest: str, max_attempts: int, now: float
     ) -> bool:
-        """True once for the right, unexpired code; wrong tries count, and the
-        code is dropped after ``max_attempts`` of them."""
-        key = self._code_key(factor_id)
-        with self.redis.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(key)
-                    stored = pipe.hgetall(key)
-                    if not stored or now >= float(stored["expires"]):
-                        pipe.reset()
-                        return False
-                    pipe.multi()
-                    if hmac.compare_digest(str(stored["digest"]), candidate_digest):
-                        pipe.delete(key)
-                        pipe.execute()
-                        return True
-                    if int(stored["attempts"]) + 1 >= max_attempts:
-                        pipe.delete(key)
-                    else:
-                        pipe.hincrby(key, "attempts", 1)
-                    pipe.execute()
-                    return False
-                except WatchError:
-                    continue
+        return self.run(self.code_check(factor_id, candidate_digest, max_attempts, now))
 
     def has_code(self, factor_id: str) -> bool:
         return bool(self.redis.exists(self._code_key(factor_id)))
@@ -109,11 +90,12 @@ class FactorCodes:
     def _step_key(factor_id: str) -> str:
         return f"factor:{{{factor_id}}}:totp-step"
 
+    def step_check(self, factor_id: str, step: int, ttl_seconds: int) -> Check:
+        """Accept TOTP ``step`` only if it is newer than any step accepted before."""
+        return Check.newer_step(self._step_key(factor_id), step, ttl_seconds)
+
     def claim_step(self, factor_id: str, step: int, ttl_seconds: int) -> bool:
-        """Accept TOTP ``step`` only if it is newer than any step accepted before
-        (one atomic script: one round trip, no retry loop)."""
-        claimed = self._claim_step(keys=[self._step_key(factor_id)], args=[step, ttl_seconds])
-        return bool(claimed)
+        return self.run(self.step_check(factor_id, step, ttl_seconds))
 
     def forget(self, factor_id: str) -> None:
         self.redis.delete(self._code_key(factor_id), self._step_key(factor_id))

@@ -1,14 +1,19 @@
 """Authentication transactions and one-time session tokens, in Redis.
 
 A transaction is one JSON document under a hash of its ``stateToken``
-(the token itself is never stored). Every /authn call is one ``GET`` to load
-it and one compare-and-set to save it: a Lua script that writes the new
-document only if the stored one is still byte-for-byte the one that was
-loaded. Two concurrent calls on one transaction therefore cannot both
-advance it; the loser sees :class:`Conflict` and nothing of its change lands.
+(the token itself is never stored). A call that changes it makes two round
+trips: one Lua script loads the document and takes a short lease on it, a
+second saves the new document (or deletes it) and drops the lease. The save
+can carry a factor :class:`~app.store.atomic.Check` (the code is used up
+only if the transaction advances, and the transaction advances only if the
+code was good) and staged writes (the
+``sessionToken``, the lockout reset, a remembered device), all applied by
+that one script or not at all. Two concurrent calls on one transaction
+therefore cannot both advance it, and nothing is half-applied.
 
-Keys of one transaction carry its digest as a hash tag, so they stay on one
-Redis Cluster slot.
+The save script touches keys outside the transaction's hash tag (the
+factor's, the session token's), so it needs one Redis primary (standalone or
+under Sentinel), not a Redis Cluster.
 """
 
 from __future__ import annotations
@@ -16,13 +21,12 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import redis
 
-#: Extra writes that ride in the same round trip as a save (``pipe`` → None).
-Staged = Callable[[Any], None]
+from app.store.atomic import LIBRARY, Check, Write
 
 # KEYS: the transaction, its lease. ARGV: lease nonce, lease ms.
 # The document, or false (no such transaction), or 0 (someone holds the lease).
@@ -32,15 +36,36 @@ if not doc then return false end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
 return doc
 """
-# KEYS: the transaction, its lease. ARGV: nonce, new document ("" ends it), TTL ms.
-_SAVE = """
+# KEYS: the transaction, its lease, the checked key (if any), one key per write.
+# ARGV: nonce, new document ("" ends it), TTL ms, the check's function ("" for
+# none) and its three arguments, then per write: SET or DEL, value, TTL seconds.
+# 1 saved; 0 the lease lapsed or the transaction ended; 2 the check refused
+# (nothing written but the check's own bookkeeping, the lease still held).
+_SAVE = (
+    LIBRARY
+    + """
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[2])
+  return 0
+end
+local first = 3
+if ARGV[4] ~= '' then
+  if not checks[ARGV[4]](KEYS[3], ARGV[5], ARGV[6], ARGV[7]) then return 2 end
+  first = 4
+end
 redis.call('DEL', KEYS[2])
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if ARGV[2] == '' then redis.call('DEL', KEYS[1])
 else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+for i = first, #KEYS do
+  local at = 8 + (i - first) * 3
+  if ARGV[at] == 'DEL' then redis.call('DEL', KEYS[i])
+  elseif ARGV[at + 2] == '0' then redis.call('SET', KEYS[i], ARGV[at + 1])
+  else redis.call('SET', KEYS[i], ARGV[at + 1], 'EX', ARGV[at + 2]) end
+end
 return 1
 """
+)
 _RELEASE = """
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1
@@ -54,6 +79,10 @@ SESSION_TOKEN_PREFIX = "20111"
 
 class Conflict(Exception):
     """The transaction ended, or the lease lapsed, between load and save."""
+
+
+class Refused(Exception):
+    """The save's factor check failed: nothing was saved, the lease is still held."""
 
 
 class Busy(Exception):
@@ -94,13 +123,13 @@ class Transactions:
         tag = digest(token)
         return [f"authn:{{{tag}}}", f"authn:{{{tag}}}:lease"]
 
-    def create(self, doc: dict[str, Any], ttl_seconds: int, also: Sequence[Staged] = ()) -> str:
+    def create(self, doc: dict[str, Any], ttl_seconds: int, also: Sequence[Write] = ()) -> str:
         """Store a new transaction; returns its ``stateToken`` (240 random bits)."""
         token = STATE_TOKEN_PREFIX + secrets.token_urlsafe(30)
         pipe = self.redis.pipeline(transaction=False)
         pipe.set(self._keys(token)[0], _dump(doc), ex=ttl_seconds, nx=True)
-        for stage in also:
-            stage(pipe)
+        for write in also:
+            write.apply(pipe)
         pipe.execute()
         return token
 
@@ -121,30 +150,49 @@ class Transactions:
         return Loaded(token, keys, json.loads(raw), nonce)
 
     def save(
-        self, loaded: Loaded, doc: dict[str, Any], ttl_seconds: int, also: Sequence[Staged] = ()
+        self,
+        loaded: Loaded,
+        doc: dict[str, Any],
+        ttl_seconds: int,
+        also: Sequence[Write] = (),
+        check: Check | None = None,
     ) -> None:
-        """Write the new document and drop the lease; :class:`Conflict` if it lapsed.
+        """Write the new document and ``also``, and drop the lease, in one script.
 
-        ``also``: writes that go out in the same round trip (a pipeline; the
-        script is sent as EVAL so the pipeline needs no SCRIPT EXISTS first).
+        :class:`Conflict` if the lease lapsed; :class:`Refused` if ``check``
+        failed (then nothing is written and the lease is still held).
         """
-        self._commit(loaded, [loaded.nonce, _dump(doc), ttl_seconds * 1000], also)
+        self._commit(loaded, _dump(doc), ttl_seconds * 1000, also, check)
         loaded.doc = doc
 
-    def finish(self, loaded: Loaded, also: Sequence[Staged] = ()) -> None:
+    def finish(
+        self, loaded: Loaded, also: Sequence[Write] = (), check: Check | None = None
+    ) -> None:
         """End the transaction (SUCCESS, cancel, lockout) under this call's lease."""
-        self._commit(loaded, [loaded.nonce, "", 0], also)
+        self._commit(loaded, "", 0, also, check)
 
-    def _commit(self, loaded: Loaded, args: list[Any], also: Sequence[Staged]) -> None:
-        if not also:
-            if not self._save(keys=loaded.keys, args=args):
-                raise Conflict
-            return
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.eval(_SAVE, len(loaded.keys), *loaded.keys, *args)
-        for stage in also:
-            stage(pipe)
-        if not pipe.execute()[0]:
+    def _commit(
+        self,
+        loaded: Loaded,
+        doc: str,
+        ttl_ms: int,
+        also: Sequence[Write],
+        check: Check | None,
+    ) -> None:
+        keys = [*loaded.keys]
+        args: list[str | int] = [loaded.nonce, doc, ttl_ms]
+        if check is None:
+            args += ["", "", "", ""]
+        else:
+            keys.append(check.key)
+            args += [check.function, *check.args]
+        for write in also:
+            keys.append(write.key)
+            args += write.argv()
+        result = self._save(keys=keys, args=args)
+        if result == 2:
+            raise Refused
+        if not result:
             raise Conflict
 
     def release(self, loaded: Loaded) -> None:
@@ -164,15 +212,14 @@ class SessionTokens:
         return f"sessiontoken:{token_digest}"
 
     def mint(self, grant: dict[str, Any], ttl_seconds: int) -> str:
-        token, stage = self.staged(grant, ttl_seconds)
-        stage(self.redis)
+        token, write = self.staged(grant, ttl_seconds)
+        write.apply(self.redis)
         return token
 
-    def staged(self, grant: dict[str, Any], ttl_seconds: int) -> tuple[str, Staged]:
-        """A new token, and the write that stores it (for a pipeline)."""
+    def staged(self, grant: dict[str, Any], ttl_seconds: int) -> tuple[str, Write]:
+        """A new token, and the write that stores it (to go out with a save)."""
         token = SESSION_TOKEN_PREFIX + secrets.token_urlsafe(32)
-        key = self._key(digest(token))
-        return token, lambda pipe: pipe.set(key, _dump(grant), ex=ttl_seconds)
+        return token, Write(self._key(digest(token)), _dump(grant), ttl_seconds)
 
     def consume(self, token: str) -> dict[str, Any] | None:
         """The grant behind ``token``, once (GETDEL); None if unknown, used or expired."""
@@ -193,8 +240,9 @@ class RememberedDevices:
     def _key(user_id: str, device_token: str) -> str:
         return f"device:{user_id}:{digest(device_token)}"
 
-    def remember(self, user_id: str, device_token: str, ttl_seconds: int) -> None:
-        self.redis.set(self._key(user_id, device_token), "1", ex=max(ttl_seconds, 1))
+    def remember(self, user_id: str, device_token: str, ttl_seconds: int) -> Write:
+        """The write that remembers the device (to go out with a save)."""
+        return Write(self._key(user_id, device_token), "1", max(ttl_seconds, 1))
 
     def is_remembered(self, user_id: str, device_token: str) -> bool:
         return bool(self.redis.exists(self._key(user_id, device_token)))
@@ -220,9 +268,8 @@ class FailedAttempts:
     def clear(self, user_id: str) -> None:
         self.redis.delete(self._key(user_id))
 
-    def staged_clear(self, user_id: str) -> Staged:
-        key = self._key(user_id)
-        return lambda pipe: pipe.delete(key)
+    def staged_clear(self, user_id: str) -> Write:
+        return Write.delete(self._key(user_id))
 
 
 def _dump(doc: dict[str, Any]) -> str:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 import redis
 
 from app import create_app
+from app.delivery import Outbox
 from app.domain.policy import EffectivePolicy, SignOnSettings
 from app.services import api_tokens
 from app.services import authn as authn_service
@@ -118,25 +123,8 @@ def _name(packed: Any) -> str:
     return b" ".join(parts[2:5:2]).decode(errors="replace")[:24]
 
 
-def test_redis_round_trips_per_authn_call(pg_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Design target: at most two Redis round trips per /authn call on a transaction."""
-    factor_id = _user_with_question(pg_app)
-    client = pg_app.test_client()
-    ctx = pg_app.extensions["portcullis"]
-
-    def begin() -> str:
-        return str(
-            client.post("/api/v1/authn", json={"username": LOGIN, "password": PASSWORD}).get_json()[
-                "stateToken"
-            ]
-        )
-
-    warm = begin()  # loads the Lua scripts into the server once
-    client.post("/api/v1/authn/previous", json={"stateToken": warm})
-    client.post(
-        f"/api/v1/authn/factors/{factor_id}/verify", json={"stateToken": warm, "answer": ANSWER}
-    )
-    token = begin()
+def _spy_round_trips(ctx: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every command or pipeline the app sends to Redis from now on, by name."""
     calls: list[str] = []
     pool = ctx.stores.redis.connection_pool
     original = pool.get_connection
@@ -156,6 +144,29 @@ def test_redis_round_trips_per_authn_call(pg_app: Any, monkeypatch: pytest.Monke
         return connection
 
     monkeypatch.setattr(pool, "get_connection", counting)
+    return calls
+
+
+def test_redis_round_trips_per_authn_call(pg_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Design target: at most two Redis round trips per /authn call on a transaction."""
+    factor_id = _user_with_question(pg_app)
+    client = pg_app.test_client()
+    ctx = pg_app.extensions["portcullis"]
+
+    def begin() -> str:
+        return str(
+            client.post("/api/v1/authn", json={"username": LOGIN, "password": PASSWORD}).get_json()[
+                "stateToken"
+            ]
+        )
+
+    warm = begin()  # loads the Lua scripts into the server once
+    client.post("/api/v1/authn/previous", json={"stateToken": warm})
+    client.post(
+        f"/api/v1/authn/factors/{factor_id}/verify", json={"stateToken": warm, "answer": ANSWER}
+    )
+    token = begin()
+    calls = _spy_round_trips(ctx, monkeypatch)
     begun = begin()  # primary auth: one pipeline (the new transaction, lockout reset)
     assert len(calls) == 1, calls
     client.post("/api/v1/authn/cancel", json={"stateToken": begun})
@@ -175,7 +186,77 @@ def test_redis_round_trips_per_authn_call(pg_app: Any, monkeypatch: pytest.Monke
     assert r.get_json()["status"] == "SUCCESS"
     assert reads == 1
     assert refused == 2, refused_calls
-    # Two: lease+load, then one pipeline that finishes the transaction, resets
+    # Two: lease+load, then one script that finishes the transaction, resets
     # the lockout counter and stores the sessionToken.
     assert len(calls) == 2, calls
     assert calls[0].startswith("EVALSHA"), calls
+
+
+def test_code_checks_ride_in_the_save(pg_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A TOTP verify (with rememberDevice) and an SMS verify are two round trips
+    each too: the replay / single-use check runs inside the save script."""
+    ctx = pg_app.extensions["portcullis"]
+    # No 30-second wait between the activation code and the sign-in's code.
+    monkeypatch.setattr(ctx, "settings", replace(ctx.settings, otp_resend_after=0))
+    _, admin_token = api_tokens.create_token(ctx, "trips")
+    admin = OktaClient(pg_app.test_client(), admin_token)
+    body = {"profile": profile(LOGIN), "credentials": {"password": {"value": PASSWORD}}}
+    user = admin.post("/api/v1/users?activate=true", json=body).get_json()
+    base = f"/api/v1/users/{user['id']}/factors"
+    totp = admin.post(base, json={"factorType": "token:software:totp", "provider": "GOOGLE"})
+    secret = totp.get_json()["_embedded"]["activation"]["sharedSecret"]
+    now = time.time()
+    r = admin.post(
+        f"{base}/{totp.get_json()['id']}/lifecycle/activate",
+        json={"passCode": pyotp.TOTP(secret).at(now)},
+    )
+    assert r.status_code == 200, r.get_json()
+    outbox = Outbox(ctx.stores.redis)
+    sms = admin.post(base, json={"factorType": "sms", "profile": {"phoneNumber": "+14155550123"}})
+    assert sms.status_code == 200, sms.get_json()
+    code = re.findall(r"\b\d{6}\b", outbox.messages(to="+14155550123")[0].body)[0]
+    r = admin.post(f"{base}/{sms.get_json()['id']}/lifecycle/activate", json={"passCode": code})
+    assert r.status_code == 200, r.get_json()
+    client = pg_app.test_client()
+
+    def begin() -> str:
+        r = client.post("/api/v1/authn", json={"username": LOGIN, "password": PASSWORD})
+        assert r.get_json()["status"] == "MFA_REQUIRED", r.get_json()
+        return str(r.get_json()["stateToken"])
+
+    # A code for the next step: the activation used this one (skew allows one step).
+    totp_token, next_code = begin(), pyotp.TOTP(secret).at(now + 30)
+    sms_token = begin()
+    sent = client.post(
+        f"/api/v1/authn/factors/{sms.get_json()['id']}/verify", json={"stateToken": sms_token}
+    )
+    assert sent.get_json()["status"] == "MFA_CHALLENGE"
+    sms_code = re.findall(r"\b\d{6}\b", outbox.messages(to="+14155550123")[0].body)[0]
+
+    calls = _spy_round_trips(ctx, monkeypatch)
+    r = client.post(
+        f"/api/v1/authn/factors/{totp.get_json()['id']}/verify?rememberDevice=true",
+        json={"stateToken": totp_token, "passCode": next_code},
+    )
+    assert r.get_json()["status"] == "SUCCESS", r.get_json()
+    assert len(calls) == 2, calls
+    calls.clear()
+    r = client.post(
+        f"/api/v1/authn/factors/{sms.get_json()['id']}/verify",
+        json={"stateToken": sms_token, "passCode": sms_code},
+    )
+    assert r.get_json().get("status") == "SUCCESS", r.get_json()
+    assert len(calls) == 2, calls
+
+    # The same TOTP code again, on a new transaction: refused as a replay, and
+    # that transaction is unchanged (still MFA_REQUIRED, and not busy).
+    again = begin()
+    r = client.post(
+        f"/api/v1/authn/factors/{totp.get_json()['id']}/verify",
+        json={"stateToken": again, "passCode": next_code},
+    )
+    assert r.status_code == 403 and r.get_json()["errorCode"] == "E0000082", r.get_json()
+    state = client.post("/api/v1/authn", json={"stateToken": again}).get_json()
+    assert state["status"] == "MFA_REQUIRED"
+    r = client.post("/api/v1/authn/cancel", json={"stateToken": again})
+    assert r.get_json()["status"] == "UNAUTHENTICATED"
