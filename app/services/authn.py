@@ -25,7 +25,7 @@ from app.domain.authn import Action, Facts, Progress, RecoveryType, Status
 from app.domain.clock import okta_timestamp as _okta_timestamp
 from app.domain.clock import parse_timestamp
 from app.domain.errors import ApiError, InvalidToken, ValidationFailed
-from app.domain.factors import Factor, Verification
+from app.domain.factors import Factor, FactorStatus, Verification
 from app.domain.policy import EffectivePolicy, Enrollment, FactorPromptMode
 from app.domain.users import User, UserStatus
 from app.services import activation, credentials, factor_verification, factors, sessions
@@ -203,6 +203,10 @@ class Call:
     also: list[Write] = field(default_factory=list)
     #: A factor check that the save runs first (the code is used up only with it).
     pending: factor_verification.Pending | None = None
+    #: Whether a refused check counts towards lockout (not for an activation).
+    counts_failures: bool = True
+    #: A factor this call activates, written to the database after the save.
+    activated: Factor | None = None
 
 
 def _expired(ctx: Context, tx: Tx) -> bool:
@@ -319,6 +323,13 @@ def _advance(ctx: Context, call: Call) -> View:
     return _view(ctx, call, state_token=call.loaded.token)
 
 
+def _save_activated(ctx: Context, call: Call) -> None:
+    """The factor an activation proved, now that its code is spent with the save."""
+    if call.activated is not None:
+        with ctx.stores.unit_of_work() as uow:
+            uow.factors.save(call.activated)
+
+
 def _commit(ctx: Context, call: Call, *, finish: bool) -> None:
     """Save or finish the transaction with its staged writes and its factor check."""
     assert call.loaded is not None
@@ -336,9 +347,12 @@ def _commit(ctx: Context, call: Call, *, finish: bool) -> None:
     except Refused:
         assert call.pending is not None
         try:
-            _factor_failed(ctx, call, call.pending.error)
+            if call.counts_failures:
+                _factor_failed(ctx, call, call.pending.error)
+            raise call.pending.error from None
         finally:
             store.release(call.loaded)
+    _save_activated(ctx, call)
 
 
 def _finish(ctx: Context, loaded: Loaded, also: list[Write] | None = None) -> None:
@@ -772,8 +786,15 @@ def activate_factor(ctx: Context, state_token: Any, factor_id: str, body: dict[s
         if factor_id != call.tx.progress.enrolling_factor_id:
             raise ApiError("E0000079")
         passcode = _required(body, "passCode")
-        _, factor = factor_verification.activate(ctx, call.user.id, factor_id, passcode)
-        call.factors = [f for f in call.factors if f.id != factor.id] + [factor]
+        factor = _factor_of(call, factor_id)
+        if factor.active:
+            raise ValidationFailed("factor", ["factor: The factor is already active"])
+        # As the Factors API's activation: a wrong code is not a sign-in failure.
+        call.pending = factor_verification.prepare(ctx, factor, passcode)
+        call.counts_failures = False
+        factor.status = FactorStatus.ACTIVE
+        factor.last_updated = ctx.clock()
+        call.activated = factor  # saved once the transaction's save has passed the check
         call.tx.progress.enrolling_factor_id = None
         _mark_verified(ctx, call, factor)
 

@@ -531,8 +531,15 @@ def test_sms_enrolment_in_the_flow_with_resend(
     clock.advance(seconds=31)
     assert authn(anonymous, f"/factors/{fid}/lifecycle/resend", stateToken=token).status_code == 200
     code = code_for(outbox, E164)
+    wrong = "000000" if code != "000000" else "111111"
+    r = authn(anonymous, f"/factors/{fid}/lifecycle/activate", stateToken=token, passCode=wrong)
+    assert r.status_code == 403 and r.get_json()["errorCode"] == "E0000068"
+    # Refused inside the save: the transaction is unchanged and free for the next call.
+    assert authn(anonymous, "", stateToken=token).get_json()["status"] == "MFA_ENROLL_ACTIVATE"
     r = authn(anonymous, f"/factors/{fid}/lifecycle/activate", stateToken=token, passCode=code)
     assert r.get_json()["status"] == "SUCCESS"
+    r = authn(anonymous, f"/factors/{fid}/lifecycle/activate", stateToken=token, passCode=code)
+    assert r.status_code == 401  # the transaction ended with SUCCESS
 
 
 def test_factor_not_allowed_by_policy_cannot_be_enrolled(

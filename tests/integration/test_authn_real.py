@@ -260,3 +260,34 @@ def test_code_checks_ride_in_the_save(pg_app: Any, monkeypatch: pytest.MonkeyPat
     assert state["status"] == "MFA_REQUIRED"
     r = client.post("/api/v1/authn/cancel", json={"stateToken": again})
     assert r.get_json()["status"] == "UNAUTHENTICATED"
+
+
+def test_activation_in_the_flow_is_two_round_trips(
+    pg_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = pg_app.extensions["portcullis"]
+    _, admin_token = api_tokens.create_token(ctx, "enrol")
+    admin = OktaClient(pg_app.test_client(), admin_token)
+    body = {"profile": profile(LOGIN), "credentials": {"password": {"value": PASSWORD}}}
+    assert admin.post("/api/v1/users?activate=true", json=body).status_code == 200
+    client = pg_app.test_client()
+    r = client.post("/api/v1/authn", json={"username": LOGIN, "password": PASSWORD})
+    assert r.get_json()["status"] == "MFA_ENROLL", r.get_json()
+    token = r.get_json()["stateToken"]
+    r = client.post(
+        "/api/v1/authn/factors",
+        json={"stateToken": token, "factorType": "token:software:totp", "provider": "GOOGLE"},
+    )
+    assert r.get_json()["status"] == "MFA_ENROLL_ACTIVATE", r.get_json()
+    factor = r.get_json()["_embedded"]["factor"]
+    secret = factor["_embedded"]["activation"]["sharedSecret"]
+    activate = f"/api/v1/authn/factors/{factor['id']}/lifecycle/activate"
+    wrong = client.post(activate, json={"stateToken": token, "passCode": "000000"})
+    assert wrong.status_code == 403 and wrong.get_json()["errorCode"] == "E0000068"
+
+    calls = _spy_round_trips(ctx, monkeypatch)
+    r = client.post(activate, json={"stateToken": token, "passCode": pyotp.TOTP(secret).now()})
+    assert r.get_json()["status"] == "SUCCESS", r.get_json()
+    assert len(calls) == 2, calls
+    user_factors = admin.get(f"/api/v1/users/{LOGIN}/factors").get_json()
+    assert [(f["id"], f["status"]) for f in user_factors] == [(factor["id"], "ACTIVE")]
