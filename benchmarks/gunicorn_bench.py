@@ -2,7 +2,8 @@
 
 Each worker counts the /api/v1/authn requests it began and its Redis round trips (every
 ``send_packed_command`` of redis-py: one command, or one whole pipeline, is one
-round trip) into a 16-byte file ``worker-<pid>`` under ``BENCH_COUNTER_DIR``,
+round trip), those of the rate limiter (keys under ``LIMITS:``) apart, into a
+24-byte file ``worker-<pid>`` under ``BENCH_COUNTER_DIR``,
 mapped into memory so that the benchmark reads the counts while the server
 runs. Without ``BENCH_COUNTER_DIR`` nothing is counted.
 """
@@ -16,7 +17,8 @@ import threading
 from typing import Any
 
 _lock = threading.Lock()
-_counts = [0, 0]  # requests begun, Redis round trips
+_counts = [0, 0, 0]  # requests begun, Redis round trips: Portcullis', the rate limiter's
+SIZE = 24
 _view: list[mmap.mmap] = []
 
 
@@ -24,7 +26,7 @@ def _bump(index: int) -> None:
     with _lock:
         _counts[index] += 1
         if _view:
-            struct.pack_into("<QQ", _view[0], 0, *_counts)
+            struct.pack_into("<QQQ", _view[0], 0, *_counts)
 
 
 def post_worker_init(worker: Any) -> None:
@@ -33,10 +35,10 @@ def post_worker_init(worker: Any) -> None:
         return
     path = os.path.join(directory, f"worker-{os.getpid()}")
     with open(path, "wb") as fh:
-        fh.write(bytes(16))
+        fh.write(bytes(SIZE))
     fd = os.open(path, os.O_RDWR)
     try:
-        _view.append(mmap.mmap(fd, 16))
+        _view.append(mmap.mmap(fd, SIZE))
     finally:
         os.close(fd)
 
@@ -45,7 +47,8 @@ def post_worker_init(worker: Any) -> None:
     send = AbstractConnection.send_packed_command
 
     def counted(self: Any, command: Any, check_health: bool = True) -> None:
-        _bump(1)
+        packed = b"".join(command) if isinstance(command, list | tuple) else bytes(command)
+        _bump(2 if b"LIMITS:" in packed else 1)
         send(self, command, check_health)
 
     AbstractConnection.send_packed_command = counted  # type: ignore[method-assign]
@@ -56,14 +59,15 @@ def pre_request(worker: Any, req: Any) -> None:
         _bump(0)
 
 
-def read_counts(directory: str) -> tuple[int, int]:
-    """(requests, round trips) summed over the workers that wrote to ``directory``."""
-    requests = round_trips = 0
+def read_counts(directory: str) -> tuple[int, int, int]:
+    """(requests, round trips, rate-limiter round trips) summed over the workers
+    that wrote to ``directory``."""
+    totals = [0, 0, 0]
     for name in os.listdir(directory):
         if name.startswith("worker-"):
             with open(os.path.join(directory, name), "rb") as fh:
-                data = fh.read(16)
-            if len(data) == 16:
-                r, t = struct.unpack("<QQ", data)
-                requests, round_trips = requests + r, round_trips + t
-    return requests, round_trips
+                data = fh.read(SIZE)
+            if len(data) == SIZE:
+                for i, value in enumerate(struct.unpack("<QQQ", data)):
+                    totals[i] += value
+    return totals[0], totals[1], totals[2]

@@ -543,6 +543,15 @@ pm.test('a one-time sessionToken, no stateToken', () => {
 });
 pm.collectionVariables.set('sessionToken', tx.sessionToken);
 """
+EXPECT_RATE_LIMIT_HEADERS = """
+pm.test("Okta's rate-limit headers (RATE_LIMIT_AUTHN, per client)", () => {
+  const limit = Number(pm.response.headers.get('X-Rate-Limit-Limit'));
+  const remaining = Number(pm.response.headers.get('X-Rate-Limit-Remaining'));
+  pm.expect(limit).to.be.above(0);
+  pm.expect(remaining).to.be.within(0, limit - 1);
+  pm.expect(Number(pm.response.headers.get('X-Rate-Limit-Reset'))).to.be.above(Date.now() / 1000 - 1);
+});
+"""
 # Read the newest code sent to a phone number from the development outbox.
 READ_SMS_CODE = """
 const messages = pm.response.json();
@@ -588,7 +597,7 @@ AUTHENTICATION = folder(
         authn(
             "Primary Authentication (SUCCESS)",
             "",
-            expect_authn("SUCCESS", EXPECT_SESSION_TOKEN),
+            expect_authn("SUCCESS", EXPECT_SESSION_TOKEN + EXPECT_RATE_LIMIT_HEADERS),
             {
                 "username": AUTHN_LOGIN,
                 "password": AUTHN_PASSWORD,

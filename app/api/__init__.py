@@ -15,6 +15,7 @@ from app.api import (
     health,
     login,
     policies,
+    rate_limits,
     runtime,
     sessions,
     signin,
@@ -32,6 +33,8 @@ class PortcullisApi(Api):
 
 
 def register(app: Flask) -> Api:
+    ctx: Context = app.extensions[runtime.EXTENSION]
+    rate_limits.register(app, ctx.settings, ctx.stores)  # before any other request hook
     api = PortcullisApi(
         app,
         spec_kwargs={

@@ -24,6 +24,28 @@ from app.services import authn
 from app.services.authn import View
 from app.services.context import Context
 
+_LIMIT_HEADERS = {
+    name: {"description": text, "schema": {"type": "integer"}}
+    for name, text in (
+        ("X-Rate-Limit-Limit", "Requests allowed per window to this client"),
+        ("X-Rate-Limit-Remaining", "Requests left in the window"),
+        ("X-Rate-Limit-Reset", "When the window ends (epoch seconds)"),
+    )
+}
+#: No credential; the per-client rate limit (app/api/rate_limits.py) applies.
+PUBLIC: dict[str, Any] = {
+    "security": [],
+    "responses": {
+        "429": {
+            "description": "E0000047: the client went over RATE_LIMIT_AUTHN",
+            "headers": {
+                **_LIMIT_HEADERS,
+                "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}},
+            },
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OktaError"}}},
+        }
+    },
+}
 blp = Blueprint(
     "authn",
     __name__,
@@ -310,7 +332,7 @@ def _answer(view: View) -> dict[str, Any]:
 
 
 @blp.route("", methods=["POST"])
-@blp.doc(security=[])
+@blp.doc(**PUBLIC)
 @blp.arguments(AuthnPrimarySchema)
 @blp.response(200, AuthnTransactionSchema)
 def primary(body: dict[str, Any]) -> dict[str, Any]:
@@ -320,7 +342,7 @@ def primary(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/factors", methods=["POST"])
-@blp.doc(security=[])
+@blp.doc(**PUBLIC)
 @blp.arguments(AuthnEnrollSchema)
 @blp.response(200, AuthnTransactionSchema)
 def enroll_factor(body: dict[str, Any]) -> dict[str, Any]:
@@ -329,7 +351,7 @@ def enroll_factor(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/factors/<string:factor_id>/lifecycle/activate", methods=["POST"])
-@blp.doc(security=[])
+@blp.doc(**PUBLIC)
 @blp.arguments(AuthnPassCodeSchema)
 @blp.response(200, AuthnTransactionSchema)
 def activate_factor(body: dict[str, Any], factor_id: str) -> dict[str, Any]:
@@ -338,7 +360,7 @@ def activate_factor(body: dict[str, Any], factor_id: str) -> dict[str, Any]:
 
 
 @blp.route("/factors/<string:factor_id>/lifecycle/resend", methods=["POST"])
-@blp.doc(security=[])
+@blp.doc(**PUBLIC)
 @blp.arguments(AuthnStateTokenSchema)
 @blp.response(200, AuthnTransactionSchema)
 def resend_activation(body: dict[str, Any], factor_id: str) -> dict[str, Any]:
@@ -347,7 +369,7 @@ def resend_activation(body: dict[str, Any], factor_id: str) -> dict[str, Any]:
 
 
 @blp.route("/factors/<string:factor_id>/verify", methods=["POST"])
-@blp.doc(security=[])
+@blp.doc(**PUBLIC)
 @blp.arguments(AuthnRememberQuery, location="query")
 @blp.arguments(AuthnVerifySchema)
 @blp.response(200, AuthnTransactionSchema)
@@ -359,7 +381,7 @@ def verify_factor(query: dict[str, Any], body: dict[str, Any], factor_id: str) -
 
 
 @blp.route("/factors/<string:factor_id>/verify/resend", methods=["POST"])
-@blp.doc(security=[])
+@blp.doc(**PUBLIC)
 @blp.arguments(AuthnStateTokenSchema)
 @blp.response(200, AuthnTransactionSchema)
 def resend_challenge(body: dict[str, Any], factor_id: str) -> dict[str, Any]:
@@ -368,7 +390,7 @@ def resend_challenge(body: dict[str, Any], factor_id: str) -> dict[str, Any]:
 
 
 @blp.route("/previous", methods=["POST"])
-@blp.doc(security=[])
+@blp.doc(**PUBLIC)
 @blp.arguments(AuthnStateTokenSchema)
 @blp.response(200, AuthnTransactionSchema)
 def previous(body: dict[str, Any]) -> dict[str, Any]:
@@ -377,7 +399,7 @@ def previous(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/skip", methods=["POST"])
-@blp.doc(security=[])
+@blp.doc(**PUBLIC)
 @blp.arguments(AuthnStateTokenSchema)
 @blp.response(200, AuthnTransactionSchema)
 def skip(body: dict[str, Any]) -> dict[str, Any]:
@@ -386,7 +408,7 @@ def skip(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/cancel", methods=["POST"])
-@blp.doc(security=[])
+@blp.doc(**PUBLIC)
 @blp.arguments(AuthnStateTokenSchema)
 @blp.response(200, AuthnTransactionSchema)
 def cancel(body: dict[str, Any]) -> dict[str, Any]:
@@ -395,7 +417,7 @@ def cancel(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/credentials/change_password", methods=["POST"])
-@blp.doc(security=[])
+@blp.doc(**PUBLIC)
 @blp.arguments(AuthnChangePasswordSchema)
 @blp.response(200, AuthnTransactionSchema)
 def change_password(body: dict[str, Any]) -> dict[str, Any]:
@@ -404,7 +426,7 @@ def change_password(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/credentials/reset_password", methods=["POST"])
-@blp.doc(security=[])
+@blp.doc(**PUBLIC)
 @blp.arguments(AuthnResetPasswordSchema)
 @blp.response(200, AuthnTransactionSchema)
 def reset_password(body: dict[str, Any]) -> dict[str, Any]:
@@ -413,7 +435,7 @@ def reset_password(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/recovery/password", methods=["POST"])
-@blp.doc(security=[])
+@blp.doc(**PUBLIC)
 @blp.arguments(AuthnRecoverySchema)
 @blp.response(200, AuthnTransactionSchema)
 def forgot_password(body: dict[str, Any]) -> dict[str, Any]:
@@ -422,7 +444,7 @@ def forgot_password(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/recovery/unlock", methods=["POST"])
-@blp.doc(security=[])
+@blp.doc(**PUBLIC)
 @blp.arguments(AuthnRecoverySchema)
 @blp.response(200, AuthnTransactionSchema)
 def unlock(body: dict[str, Any]) -> dict[str, Any]:
@@ -431,7 +453,7 @@ def unlock(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/recovery/factors/<string:factor_type>/verify", methods=["POST"])
-@blp.doc(security=[])
+@blp.doc(**PUBLIC)
 @blp.arguments(AuthnPassCodeSchema)
 @blp.response(200, AuthnTransactionSchema)
 def recovery_verify(body: dict[str, Any], factor_type: str) -> dict[str, Any]:
@@ -440,7 +462,7 @@ def recovery_verify(body: dict[str, Any], factor_type: str) -> dict[str, Any]:
 
 
 @blp.route("/recovery/factors/<string:factor_type>/resend", methods=["POST"])
-@blp.doc(security=[])
+@blp.doc(**PUBLIC)
 @blp.arguments(AuthnStateTokenSchema)
 @blp.response(200, AuthnTransactionSchema)
 def recovery_resend(body: dict[str, Any], factor_type: str) -> dict[str, Any]:
@@ -449,7 +471,7 @@ def recovery_resend(body: dict[str, Any], factor_type: str) -> dict[str, Any]:
 
 
 @blp.route("/recovery/token", methods=["POST"])
-@blp.doc(security=[])
+@blp.doc(**PUBLIC)
 @blp.arguments(AuthnRecoveryTokenSchema)
 @blp.response(200, AuthnTransactionSchema)
 def recovery_token(body: dict[str, Any]) -> dict[str, Any]:
@@ -458,7 +480,7 @@ def recovery_token(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/recovery/answer", methods=["POST"])
-@blp.doc(security=[])
+@blp.doc(**PUBLIC)
 @blp.arguments(AuthnAnswerSchema)
 @blp.response(200, AuthnTransactionSchema)
 def recovery_answer(body: dict[str, Any]) -> dict[str, Any]:

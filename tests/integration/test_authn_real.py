@@ -39,7 +39,15 @@ ANSWER = "Mr Bunny Rabbit"
 def pg_app(postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     _reset_postgres(postgres_url)
     redis.Redis.from_url(REAL_REDIS_URL).flushdb()
-    app = create_app(settings_for(tmp_path, database_url=postgres_url, redis_url=REAL_REDIS_URL))
+    # The rate limiter's counters are measured on their own (test_rate_limit_…).
+    app = create_app(
+        settings_for(
+            tmp_path,
+            database_url=postgres_url,
+            redis_url=REAL_REDIS_URL,
+            rate_limit_authn="off",
+        )
+    )
     migrations.upgrade(app.extensions["portcullis"].stores.database)
     mfa = EffectivePolicy(sign_on=SignOnSettings(require_factor=True))
     monkeypatch.setattr(authn_service, "effective_for", lambda ctx, uow, user: mfa)
@@ -291,3 +299,42 @@ def test_activation_in_the_flow_is_two_round_trips(
     assert len(calls) == 2, calls
     user_factors = admin.get(f"/api/v1/users/{LOGIN}/factors").get_json()
     assert [(f["id"], f["status"]) for f in user_factors] == [(factor["id"], "ACTIVE")]
+
+
+def test_rate_limit_counters_are_shared_by_workers(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two app instances (two workers, or two hosts) on one Redis share each
+    client's count; the limiter costs three round trips per request (the
+    counter, then its value and expiry for the X-Rate-Limit headers)."""
+    redis.Redis.from_url(REAL_REDIS_URL).flushdb()
+    settings = settings_for(
+        tmp_path,
+        database_url=postgres_url,
+        redis_url=REAL_REDIS_URL,
+        rate_limit_authn="4 per minute",
+    )
+    _reset_postgres(postgres_url)
+    workers = [create_app(settings), create_app(settings)]
+    migrations.upgrade(workers[0].extensions["portcullis"].stores.database)
+    try:
+        body = {"username": "nobody@example.com", "password": "not it"}
+        first = workers[0].test_client().post("/api/v1/authn", json=body)
+        assert first.status_code == 401 and first.headers["X-Rate-Limit-Remaining"] == "3"
+        calls = _spy_round_trips(workers[1].extensions["portcullis"], monkeypatch)
+        second = workers[1].test_client().post("/api/v1/authn", json=body)
+        assert second.status_code == 401 and second.headers["X-Rate-Limit-Remaining"] == "2"
+        assert len([c for c in calls if "authn:" not in c and "lockout:" not in c]) == 3, calls
+        answers = [workers[i % 2].test_client().post("/api/v1/authn", json=body) for i in range(3)]
+        assert [r.status_code for r in answers] == [401, 401, 429]
+        assert answers[-1].get_json()["errorCode"] == "E0000047"
+        assert int(answers[-1].headers["Retry-After"]) > 0
+        other = (
+            workers[1]
+            .test_client()
+            .post("/api/v1/authn", json=body, environ_base={"REMOTE_ADDR": "192.0.2.7"})
+        )
+        assert other.status_code == 401  # another client has its own count
+    finally:
+        for app in workers:
+            app.extensions["portcullis"].stores.database.dispose()
