@@ -67,6 +67,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 bench: install
+	bash scripts/ensure_services.sh --bench
 	$(BIN)/python benchmarks/run.py
 
 ## The authn state diagram (needs Graphviz's `dot`) and the generated examples.

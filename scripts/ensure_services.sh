@@ -3,7 +3,8 @@
 # (trust auth for postgres), Redis on 127.0.0.1:6379, Node.js for newman, and
 # Debian's Chromium for the browser tests (no browser is downloaded).
 # Installs Debian's packages and starts the services only when missing, so it
-# is quick on a machine that already has them. Used by `make test` and .ci/run.
+# is quick on a machine that already has them. Used by `make test` and .ci/run;
+# `make bench` adds --bench for the load generator (Debian's wrk).
 set -euo pipefail
 
 log() { printf '\n== %s\n' "$*"; }
@@ -57,7 +58,14 @@ ensure_chromium() {
   apt_install chromium
 }
 
+ensure_wrk() {
+  if command -v wrk >/dev/null; then return; fi
+  log "installing wrk"
+  apt_install wrk
+}
+
 ensure_postgres
 ensure_redis
 ensure_node
 ensure_chromium
+if [ "${1:-}" = "--bench" ]; then ensure_wrk; fi

@@ -214,14 +214,22 @@ def _expired(ctx: Context, tx: Tx) -> bool:
 
 
 def _read_user(
-    ctx: Context, uow: UnitOfWork, user_id: str, *, activating: bool = False
+    ctx: Context,
+    uow: UnitOfWork,
+    user_id: str,
+    *,
+    activating: bool = False,
+    policy: EffectivePolicy | None = None,
 ) -> tuple[User, EffectivePolicy, list[Factor]]:
+    """The user as stored now, the policy (``policy`` if the caller just
+    evaluated it) and the user's factors."""
     user = uow.users.get(user_id)
     if user is None:
         raise InvalidToken()
     if user.status in CANNOT_SIGN_IN and not (activating and user.status == UserStatus.PROVISIONED):
         raise InvalidToken()
-    return user, effective_for(ctx, uow, user), uow.factors.for_user(user.id)
+    policy = policy or effective_for(ctx, uow, user)
+    return user, policy, uow.factors.for_user(user.id)
 
 
 def _open(ctx: Context, state_token: str | None, action: Action) -> Call:
@@ -378,10 +386,7 @@ def _after_success(ctx: Context, call: Call, view: View) -> View:
         _unlock(ctx, user.id)
         return view
     with ctx.stores.unit_of_work() as uow:
-        fresh = uow.users.get(user.id)
-        if fresh is not None:
-            fresh.last_login = ctx.clock()
-            uow.users.save(fresh)
+        uow.users.touch_last_login(user.id, ctx.clock())
     return view
 
 
@@ -548,15 +553,18 @@ def primary(ctx: Context, body: dict[str, Any]) -> View:
         device_token=str(device) if device else None,
         password_verified_at=okta_timestamp(now),
     )
-    return _begin(ctx, tx, [ctx.stores.failed_attempts.staged_clear(user.id)])
+    return _begin(ctx, tx, [ctx.stores.failed_attempts.staged_clear(user.id)], policy)
 
 
-def _begin(ctx: Context, tx: Tx, also: list[Write] | None = None) -> View:
+def _begin(
+    ctx: Context, tx: Tx, also: list[Write] | None = None, policy: EffectivePolicy | None = None
+) -> View:
     """Store a new transaction in its first status and answer it (one round
-    trip to Redis, with the ``also`` writes)."""
+    trip to Redis, with the ``also`` writes). The user is read again (the
+    password check took a while); ``policy``, evaluated just before, is not."""
     assert tx.user_id is not None
     with ctx.stores.unit_of_work() as uow:
-        user, policy, user_factors = _read_user(ctx, uow, tx.user_id)
+        user, policy, user_factors = _read_user(ctx, uow, tx.user_id, policy=policy)
     call = Call(None, tx, user, policy, user_factors, also=list(also or ()))
     facts = _facts(ctx, user, policy, user_factors, tx)
     tx.status = authn.next_status(facts, tx.progress)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.filters import Expression
@@ -96,6 +96,10 @@ class UserRepository:
             raise LookupError(user.id)
         _copy_into(row, user)
         flush_unique(self.session)
+
+    def touch_last_login(self, user_id: str, when: datetime) -> None:
+        """Set ``lastLogin`` alone (one UPDATE; a sign-in changes nothing else)."""
+        self.session.execute(update(UserRow).where(UserRow.id == user_id).values(last_login=when))
 
     def delete(self, user_id: str) -> None:
         """Delete the row; memberships go with it (call the group repository's

@@ -10,6 +10,7 @@ import pyotp
 import pytest
 
 from app.domain.authn import Action, Status, allowed
+from app.domain.clock import okta_timestamp
 from app.domain.passwords import PasswordPolicy
 from app.domain.policy import (
     EffectivePolicy,
@@ -142,11 +143,16 @@ def test_a_sign_on_rule_that_denies_access_fails_like_a_wrong_password(
     assert _error_body(denied) == wrong
 
 
-def test_successful_sign_in_sets_last_login(anonymous: Any, api: Any, make_user: Any) -> None:
+def test_successful_sign_in_sets_last_login(
+    anonymous: Any, api: Any, make_user: Any, clock: Any
+) -> None:
     user = make_user()
     assert user["lastLogin"] is None
+    clock.advance(seconds=90)
     assert sign_in(anonymous).status_code == 200
-    assert api.get(f"/api/v1/users/{user['id']}").get_json()["lastLogin"] is not None
+    after = api.get(f"/api/v1/users/{user['id']}").get_json()
+    assert after["lastLogin"] == okta_timestamp(clock())
+    assert after["lastUpdated"] == user["lastUpdated"]  # a sign-in is not a profile change
 
 
 def test_relay_state_is_carried_to_success(anonymous: Any, make_user: Any) -> None:
