@@ -38,6 +38,10 @@ ALLOWED_HEADERS = frozenset(
     }
 )
 ALLOWED_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
+#: Response headers a page may read: the rate limit's (app/api/rate_limits.py) and paging.
+EXPOSED_HEADERS = (
+    "Retry-After, Link, X-Rate-Limit-Limit, X-Rate-Limit-Remaining, X-Rate-Limit-Reset"
+)
 MAX_AGE = "600"
 
 
@@ -80,7 +84,7 @@ def grant(response: Response) -> Response:
     if _granted(origin):
         response.headers["Access-Control-Allow-Origin"] = str(origin)
         response.headers["Access-Control-Allow-Credentials"] = "true"
-        response.headers["Access-Control-Expose-Headers"] = "Retry-After, Link"
+        response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
     return response
 
 

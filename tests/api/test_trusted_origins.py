@@ -128,6 +128,10 @@ def test_cors_only_for_active_cors_scoped_origins(api: Any, app: Any, make_user:
     assert r.headers["Access-Control-Allow-Origin"] == APP
     assert r.headers["Access-Control-Allow-Credentials"] == "true"
     assert "Origin" in r.headers["Vary"]
+    # The page may read the rate limit's headers (and Retry-After when refused).
+    exposed = {h.strip() for h in r.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"X-Rate-Limit-Remaining", "X-Rate-Limit-Reset", "Retry-After"} <= exposed
+    assert r.headers["X-Rate-Limit-Remaining"].isdigit()
     for stranger in ("https://evil.example.com", redirect_only["origin"], "null"):
         denied = preflight(browser, stranger)
         assert "Access-Control-Allow-Origin" not in denied.headers
