@@ -64,11 +64,13 @@ class PasswordSettings:
     complexity: PasswordPolicy = field(default_factory=PasswordPolicy)
     max_age_days: int = 0  # 0: passwords never expire
     expire_warn_days: int = 0
+    min_age_minutes: int = 0  # 0: a user may change the password again at once
     lockout: Lockout = field(default_factory=Lockout)
     #: Recovery factors allowed for self-service reset/unlock: "okta_email",
     #: "okta_sms", "okta_call", "recovery_question".
     recovery_factors: frozenset[str] = frozenset({"okta_email", "recovery_question"})
-    recovery_token_lifetime_minutes: int = 60
+    #: None: not set by the policy (RECOVERY_TOKEN_TTL applies).
+    recovery_token_lifetime_minutes: int | None = None
     self_service_password_reset: bool = True
     self_service_unlock: bool = False
 
@@ -301,7 +303,7 @@ def _int(
     key: str,
     path: str,
     causes: list[str],
-    default: int,
+    default: int | None,
     low: int = 0,
     high: int = 10**6,
     *,
@@ -425,6 +427,8 @@ def parse_password(settings: dict[str, Any], actions: dict[str, Any]) -> Passwor
         max_age_days=_int(age, "maxAgeDays", "settings.password.age", causes, 0, 0, 999) or 0,
         expire_warn_days=_int(age, "expireWarnDays", "settings.password.age", causes, 0, 0, 999)
         or 0,
+        min_age_minutes=_int(age, "minAgeMinutes", "settings.password.age", causes, 0, 0, 9999)
+        or 0,
         lockout=Lockout(
             max_attempts=_int(lock, "maxAttempts", "settings.password.lockout", causes, 10, 0, 100)
             or 0,
@@ -449,11 +453,11 @@ def parse_password(settings: dict[str, Any], actions: dict[str, Any]) -> Passwor
             "tokenLifetimeMinutes",
             "settings.recovery.factors.okta_email.properties.recoveryToken",
             causes,
-            60,
+            None,
             1,
             10080,
-        )
-        or 60,
+            nullable=True,
+        ),
         self_service_password_reset=access["selfServicePasswordReset"] == "ALLOW",
         self_service_unlock=access["selfServiceUnlock"] == "ALLOW",
     )

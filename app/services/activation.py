@@ -13,7 +13,9 @@ import logging
 from app.delivery import DeliveryError, Message
 from app.domain.errors import ApiError
 from app.domain.users import User
+from app.services import policies
 from app.services.context import Context
+from app.store import UnitOfWork
 
 ACTIVATION = "activation"
 RECOVERY = "recovery"
@@ -79,8 +81,30 @@ def issue_activation(ctx: Context, user: User, *, send_email: bool) -> str:
     return token
 
 
-def issue_recovery(ctx: Context, user: User, *, send_email: bool) -> str:
-    token = ctx.stores.one_time_tokens.issue(RECOVERY, user.id, ctx.settings.recovery_token_ttl)
+def recovery_ttl(ctx: Context, user: User, uow: UnitOfWork | None = None) -> int:
+    """Seconds a recovery (or unlock) token lives: the password policy's
+    ``recoveryToken.tokenLifetimeMinutes`` when it sets one, else
+    RECOVERY_TOKEN_TTL. ``uow``: the caller's, if it has one open."""
+    if uow is None:
+        with ctx.stores.unit_of_work() as own:
+            return recovery_ttl(ctx, user, own)
+    minutes = policies.effective_for(ctx, uow, user).password.recovery_token_lifetime_minutes
+    return minutes * 60 if minutes else ctx.settings.recovery_token_ttl
+
+
+def _lifetime_text(seconds: int) -> str:
+    minutes = max(seconds // 60, 1)
+    if minutes % 60:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours = minutes // 60
+    return f"{hours} hour{'s' if hours != 1 else ''}"
+
+
+def issue_recovery(
+    ctx: Context, user: User, *, send_email: bool, uow: UnitOfWork | None = None
+) -> str:
+    ttl = recovery_ttl(ctx, user, uow)
+    token = ctx.stores.one_time_tokens.issue(RECOVERY, user.id, ttl)
     if send_email:
         _send(
             ctx,
@@ -94,7 +118,7 @@ def issue_recovery(ctx: Context, user: User, *, send_email: bool) -> str:
                     f"A password reset was requested for {user.login}. Reset it here:\n"
                     f"{reset_password_url(ctx, token)}\n\n"
                     f"The link works once and expires in "
-                    f"{ctx.settings.recovery_token_ttl // 60} minutes. If you did not ask "
+                    f"{_lifetime_text(ttl)}. If you did not ask "
                     "for this, ignore this message.\n"
                 ),
             ),

@@ -828,9 +828,14 @@ def _required(body: dict[str, Any], name: str) -> str:
 # ---- passwords ------------------------------------------------------------------------------
 
 
-def _set_password(ctx: Context, uow: UnitOfWork, user: User, new_password: str) -> None:
-    """The policy's complexity and history; failures as 403 E0000080, as /authn answers."""
+def _set_password(
+    ctx: Context, uow: UnitOfWork, user: User, new_password: str, *, voluntary: bool = False
+) -> None:
+    """The policy's complexity and history (and, for a change the user chose to
+    make, its minimum age); failures as 403 E0000080, as /authn answers."""
     try:
+        if voluntary:
+            credentials.check_min_age(ctx, uow, user)
         credentials.set_password(ctx, uow, user, new_password)
     except ValidationFailed as exc:
         raise ApiError("E0000080", causes=exc.causes) from exc
@@ -847,7 +852,8 @@ def change_password(ctx: Context, state_token: Any, body: dict[str, Any]) -> Vie
                 raise ApiError(
                     "E0000014", causes=["oldPassword: The credentials provided were incorrect."]
                 )
-            _set_password(ctx, uow, user, new)
+            # PASSWORD_WARN: the user may change now; PASSWORD_EXPIRED: must.
+            _set_password(ctx, uow, user, new, voluntary=call.tx.status is Status.PASSWORD_WARN)
             if user.status == UserStatus.PASSWORD_EXPIRED:
                 user.set_status(UserStatus.ACTIVE, ctx.clock())
             uow.users.save(user)
@@ -951,7 +957,8 @@ def _send_recovery_email(ctx: Context, user: User, recovery_type: RecoveryType) 
 
 
 def _send_unlock_email(ctx: Context, user: User) -> None:
-    token = ctx.stores.one_time_tokens.issue(UNLOCK_TOKEN, user.id, ctx.settings.recovery_token_ttl)
+    ttl = activation.recovery_ttl(ctx, user)
+    token = ctx.stores.one_time_tokens.issue(UNLOCK_TOKEN, user.id, ttl)
     email = str(user.profile.get("email") or "")
     link = ctx.url(f"/signin/unlock/{token}")
     org = ctx.settings.org_name

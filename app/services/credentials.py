@@ -8,7 +8,7 @@ password is accepted, checked or rehashed.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.domain import passwords
@@ -59,6 +59,22 @@ def set_password(
         raise ValidationFailed("password", ["password: Password has been used too recently"])
     now = ctx.clock()  # before hashing, so one request's timestamps agree
     _store_hash(complexity, user, ctx.hasher.hash(password), now)
+
+
+def check_min_age(ctx: Context, uow: UnitOfWork, user: User, field: str = "newPassword") -> None:
+    """A change the user asks for (not an admin's, a reset, or an expired
+    password) waits ``age.minAgeMinutes`` after the last one."""
+    minutes = policies.effective_for(ctx, uow, user).password.min_age_minutes
+    if not minutes or user.password_changed is None:
+        return
+    if ctx.clock() < user.password_changed + timedelta(minutes=minutes):
+        raise ValidationFailed(
+            field,
+            [
+                f"{field}: The password was changed less than {minutes} minutes ago; "
+                "the password policy allows another change only after that."
+            ],
+        )
 
 
 def set_imported_hash(user: User, spec: dict[str, Any]) -> None:

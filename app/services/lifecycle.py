@@ -155,7 +155,7 @@ def reset_password(ctx: Context, id_or_login: str, *, send_email: bool) -> dict[
         _check(user, "reset_password")
         user.set_status(S.RECOVERY, ctx.clock())
         # Before the save: an e-mail the relay refuses leaves the user as it was.
-        token = activation.issue_recovery(ctx, user, send_email=send_email)
+        token = activation.issue_recovery(ctx, user, send_email=send_email, uow=uow)
         uow.users.save(user)
     ctx.stores.one_time_tokens.revoke_for_user(activation.ACTIVATION, user.id)
     sessions.end_all_for_user(ctx, user.id)
@@ -180,6 +180,8 @@ def change_password(
         user = find_user(uow, id_or_login)
         _check(user, "change_password")
         credentials.require_old_password(ctx, user, old_password, "oldPassword")
+        if user.status != S.PASSWORD_EXPIRED:  # an expired password must change now
+            credentials.check_min_age(ctx, uow, user)
         credentials.set_password(ctx, uow, user, new_password)
         if user.status == S.PASSWORD_EXPIRED:
             user.set_status(S.ACTIVE, ctx.clock())

@@ -645,6 +645,96 @@ def test_history_count_comes_from_the_policy(api: Any, make_user: Any) -> None:
     assert change_password(api, user["id"], PASSWORD, PASSWORD).status_code == 200
 
 
+def _set_default_password_policy(api: Any, **age: Any) -> dict[str, Any]:
+    default = default_policy(api, "PASSWORD")
+    settings = default["settings"]
+    settings["password"]["age"].update(age)
+    r = api.put(f"/api/v1/policies/{default['id']}", json={**default, "settings": settings})
+    assert r.status_code == 200, r.get_json()
+    return settings
+
+
+def test_min_age_minutes_spaces_out_the_users_own_changes(
+    api: Any, anonymous: Any, make_user: Any, clock: Any
+) -> None:
+    user = make_user()
+    _set_default_password_policy(api, minAgeMinutes=60, historyCount=0)
+    # The password set at creation counts as the last change.
+    too_soon = change_password(api, user["id"], PASSWORD, "Second-Pass-2")
+    assert too_soon.status_code == 400, too_soon.get_json()
+    clock.advance(seconds=61 * 60)
+    first = change_password(api, user["id"], PASSWORD, "Second-Pass-2")
+    assert first.status_code == 200, first.get_json()
+    clock.advance(seconds=59 * 60)
+    again = change_password(api, user["id"], "Second-Pass-2", "Third-Pass-3")
+    assert again.status_code == 400 and again.get_json()["errorCode"] == "E0000001"
+    assert causes(again) == [
+        "newPassword: The password was changed less than 60 minutes ago; "
+        "the password policy allows another change only after that."
+    ]
+    # An expired password must change now, whatever its age (an admin's expire).
+    assert api.post(f"/api/v1/users/{user['id']}/lifecycle/expire_password").status_code == 200
+    forced = change_password(api, user["id"], "Second-Pass-2", "Third-Pass-3")
+    assert forced.status_code == 200, forced.get_json()
+    clock.advance(seconds=61 * 60)
+    later = change_password(api, user["id"], "Third-Pass-3", "Fourth-Pass-4")
+    assert later.status_code == 200, later.get_json()
+
+
+def test_min_age_minutes_in_the_authn_password_warn_change(
+    api: Any, anonymous: Any, make_user: Any, clock: Any
+) -> None:
+    make_user("warned@example.com")
+    _set_default_password_policy(api, minAgeMinutes=60, maxAgeDays=2, expireWarnDays=1)
+    clock.advance(seconds=26 * 3600)  # within the last day before expiry
+    body = {"username": "warned@example.com", "password": PASSWORD}
+    options = {"warnBeforePasswordExpired": True}
+    warned = authn(anonymous, **body, options=options).get_json()
+    assert warned["status"] == "PASSWORD_WARN", warned
+    r = authn(
+        anonymous,
+        "/credentials/change_password",
+        stateToken=warned["stateToken"],
+        oldPassword=PASSWORD,
+        newPassword="Second-Pass-2",
+    )
+    assert r.get_json()["status"] == "SUCCESS", r.get_json()
+    # A second voluntary change in the same hour: refused with E0000080 and a cause.
+    _set_default_password_policy(api, minAgeMinutes=60, maxAgeDays=2, expireWarnDays=2)
+    clock.advance(seconds=30 * 60)
+    warned = authn(
+        anonymous, username="warned@example.com", password="Second-Pass-2", options=options
+    ).get_json()
+    assert warned["status"] == "PASSWORD_WARN", warned
+    r = authn(
+        anonymous,
+        "/credentials/change_password",
+        stateToken=warned["stateToken"],
+        oldPassword="Second-Pass-2",
+        newPassword="Third-Pass-3",
+    )
+    assert r.status_code == 403 and r.get_json()["errorCode"] == "E0000080"
+    assert "less than 60 minutes ago" in causes(r)[0]
+
+
+def test_recovery_token_lifetime_comes_from_the_policy(
+    api: Any, make_user: Any, ctx: Any, outbox: Any
+) -> None:
+    user = make_user()
+    default = default_policy(api, "PASSWORD")
+    settings = default["settings"]
+    email = settings["recovery"]["factors"]["okta_email"]
+    email["properties"]["recoveryToken"]["tokenLifetimeMinutes"] = 15
+    r = api.put(f"/api/v1/policies/{default['id']}", json={**default, "settings": settings})
+    assert r.status_code == 200, r.get_json()
+    r = api.post(f"/api/v1/users/{user['id']}/credentials/forgot_password?sendEmail=true")
+    assert r.status_code == 200, r.get_json()
+    (message,) = outbox.messages(to=user["profile"]["email"])
+    assert "expires in 15 minutes" in message.body
+    ttls = [ctx.stores.redis.ttl(key) for key in ctx.stores.redis.scan_iter("*recovery*")]
+    assert ttls and all(14 * 60 < ttl <= 15 * 60 for ttl in ttls), ttls
+
+
 def test_temporary_password_meets_the_users_policy(api: Any, make_user: Any) -> None:
     user = make_user()
     default = default_policy(api, "PASSWORD")

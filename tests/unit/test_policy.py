@@ -9,6 +9,7 @@ actions apply.
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -287,8 +288,10 @@ def test_the_default_policies_give_oktas_defaults() -> None:
         ),
         max_age_days=0,
         expire_warn_days=0,
+        min_age_minutes=0,
         lockout=Lockout(max_attempts=10, auto_unlock_minutes=None, show_lockout_failures=False),
         recovery_factors=frozenset({"okta_email", "recovery_question"}),
+        recovery_token_lifetime_minutes=60,
         self_service_password_reset=True,
         self_service_unlock=False,
     )
@@ -302,13 +305,16 @@ def test_the_default_policies_give_oktas_defaults() -> None:
     assert effective.password_policy_id == "00pPassword"
     assert effective.enroll_policy_id == "00pEnroll"
     assert effective.sign_on_policy_id == "00pSignOn"
-    # And they agree with the dataclass defaults the engine falls back on.
-    assert evaluate([], USER, {EVERYONE}) == replace_ids(effective)
+    # And they agree with the dataclass defaults the engine falls back on, but
+    # for the recovery token's lifetime: with no policy RECOVERY_TOKEN_TTL
+    # applies (by default 3600 s, the same 60 minutes).
+    fallback = evaluate([], USER, {EVERYONE})
+    assert fallback.password.recovery_token_lifetime_minutes is None
+    password = replace(fallback.password, recovery_token_lifetime_minutes=60)
+    assert replace(fallback, password=password) == replace_ids(effective)
 
 
 def replace_ids(effective: EffectivePolicy) -> EffectivePolicy:
-    from dataclasses import replace
-
     return replace(
         effective, password_policy_id=None, enroll_policy_id=None, sign_on_policy_id=None
     )
@@ -821,7 +827,9 @@ def test_parse_password_defaults_are_oktas() -> None:
     assert parsed.lockout == Lockout(max_attempts=10, auto_unlock_minutes=None)
     assert parsed.recovery_factors == {"okta_email", "recovery_question"}
     assert (parsed.self_service_password_reset, parsed.self_service_unlock) == (True, False)
-    assert parsed.recovery_token_lifetime_minutes == 60
+    # Not set: RECOVERY_TOKEN_TTL applies (Okta's default policy sets 60).
+    assert parsed.recovery_token_lifetime_minutes is None
+    assert parsed.min_age_minutes == 0
 
 
 def test_parse_password_reads_every_field_it_honours() -> None:
@@ -836,7 +844,12 @@ def test_parse_password_reads_every_field_it_honours() -> None:
                 "excludeUsername": False,
                 "excludeAttributes": ["firstName", "lastName"],
             },
-            "age": {"maxAgeDays": 90, "expireWarnDays": 14, "historyCount": 24},
+            "age": {
+                "maxAgeDays": 90,
+                "expireWarnDays": 14,
+                "historyCount": 24,
+                "minAgeMinutes": 120,
+            },
             "lockout": {"maxAttempts": 5, "autoUnlockMinutes": 45, "showLockoutFailures": True},
         },
         "recovery": {
@@ -869,6 +882,7 @@ def test_parse_password_reads_every_field_it_honours() -> None:
         ),
         max_age_days=90,
         expire_warn_days=14,
+        min_age_minutes=120,
         lockout=Lockout(max_attempts=5, auto_unlock_minutes=45, show_lockout_failures=True),
         recovery_factors=frozenset({"okta_sms", "okta_call"}),
         recovery_token_lifetime_minutes=30,
