@@ -60,7 +60,10 @@ def _send(ctx: Context, user: User, message: Message) -> None:
 
 
 def issue_activation(ctx: Context, user: User, *, send_email: bool) -> str:
-    token = ctx.stores.one_time_tokens.issue(ACTIVATION, user.id, ctx.settings.activation_token_ttl)
+    """A new activation token, e-mailed first when asked: it replaces the
+    previous one only once the e-mail is on its way."""
+    tokens = ctx.stores.one_time_tokens
+    token = tokens.new_token()
     if send_email:
         _send(
             ctx,
@@ -78,7 +81,7 @@ def issue_activation(ctx: Context, user: User, *, send_email: bool) -> str:
                 ),
             ),
         )
-    return token
+    return tokens.issue(ACTIVATION, user.id, ctx.settings.activation_token_ttl, token)
 
 
 def recovery_ttl(ctx: Context, user: User, uow: UnitOfWork | None = None) -> int:
@@ -103,8 +106,10 @@ def _lifetime_text(seconds: int) -> str:
 def issue_recovery(
     ctx: Context, user: User, *, send_email: bool, uow: UnitOfWork | None = None
 ) -> str:
+    """A new recovery token, e-mailed first when asked (as :func:`issue_activation`)."""
     ttl = recovery_ttl(ctx, user, uow)
-    token = ctx.stores.one_time_tokens.issue(RECOVERY, user.id, ttl)
+    tokens = ctx.stores.one_time_tokens
+    token = tokens.new_token()
     if send_email:
         _send(
             ctx,
@@ -123,7 +128,7 @@ def issue_recovery(
                 ),
             ),
         )
-    return token
+    return tokens.issue(RECOVERY, user.id, ttl, token)
 
 
 def forget_tokens(ctx: Context, user_id: str) -> None:

@@ -958,7 +958,8 @@ def _send_recovery_email(ctx: Context, user: User, recovery_type: RecoveryType) 
 
 def _send_unlock_email(ctx: Context, user: User) -> None:
     ttl = activation.recovery_ttl(ctx, user)
-    token = ctx.stores.one_time_tokens.issue(UNLOCK_TOKEN, user.id, ttl)
+    tokens = ctx.stores.one_time_tokens
+    token = tokens.new_token()  # issued once the e-mail is on its way
     email = str(user.profile.get("email") or "")
     link = ctx.url(f"/signin/unlock/{token}")
     org = ctx.settings.org_name
@@ -971,6 +972,7 @@ def _send_unlock_email(ctx: Context, user: User) -> None:
             f"To unlock it, open {link}\n\nIf it was not you, ignore this message.",
         )
     )
+    tokens.issue(UNLOCK_TOKEN, user.id, ttl, token)
 
 
 def recovery_verify(ctx: Context, state_token: Any, factor_type: str, body: dict[str, Any]) -> View:

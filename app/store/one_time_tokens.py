@@ -28,8 +28,18 @@ class OneTimeTokens:
     def _user_key(self, kind: str, user_id: str) -> str:
         return f"{self.namespace}:{kind}:user:{user_id}"
 
-    def issue(self, kind: str, user_id: str, ttl_seconds: int) -> str:
-        token = secrets.token_urlsafe(24)
+    @staticmethod
+    def new_token() -> str:
+        """A fresh token (192 random bits), not yet valid: :meth:`issue` it."""
+        return secrets.token_urlsafe(24)
+
+    def issue(self, kind: str, user_id: str, ttl_seconds: int, token: str | None = None) -> str:
+        """Make ``token`` (or a new one) the user's only valid token of ``kind``.
+
+        To send a token by e-mail, make it with :meth:`new_token`, send it,
+        and issue it only then: an e-mail that cannot be sent leaves the
+        previous token working."""
+        token = token or self.new_token()
         digest = _digest(token)
         previous = self.redis.get(self._user_key(kind, user_id))
         pipe = self.redis.pipeline()
