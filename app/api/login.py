@@ -65,6 +65,6 @@ def session_cookie_redirect() -> BaseResponse:
         )
     response = redirect(target, code=302)
     assert session.cookie is not None
-    set_cookie(ctx, response, session.cookie)
+    set_cookie(ctx, response, session.cookie, session)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response, after_this_request, request
 from flask_smorest import Blueprint
 from marshmallow import fields
 from werkzeug.wrappers import Response as BaseResponse
@@ -167,18 +167,34 @@ def end_my_session() -> Response:
 @me_blp.response(200, SessionSchema)
 def refresh_my_session() -> dict[str, Any]:
     ctx = context()
-    session = sessions.me(ctx, request.cookies.get(COOKIE))
-    return session_json(ctx, sessions.refresh(ctx, session), me=True)
+    cookie = request.cookies.get(COOKIE)
+    session = sessions.refresh(ctx, sessions.me(ctx, cookie))
+    if cookie and session.record.get("persistent_cookie"):  # its expiry moves too
+
+        @after_this_request
+        def extend(response: Response) -> Response:
+            set_cookie(ctx, response, cookie, session)
+            return response
+
+    return session_json(ctx, session, me=True)
 
 
 # ---- the cookie ------------------------------------------------------------------------------
 
 
-def set_cookie(ctx: Context, response: BaseResponse, value: str) -> None:
-    """``sid``: HttpOnly, Secure on https, SameSite as configured, Path=/."""
+def set_cookie(
+    ctx: Context, response: BaseResponse, value: str, session: sessions.Session | None = None
+) -> None:
+    """``sid``: HttpOnly, Secure on https, SameSite as configured, Path=/. A
+    browser-session cookie, unless the sign-on rule asked for a persistent
+    one (``usePersistentCookie``): then it expires with the session."""
+    max_age = None
+    if session is not None and session.record.get("persistent_cookie"):
+        max_age = max(int((session.expires_at - ctx.clock()).total_seconds()), 1)
     response.set_cookie(
         COOKIE,
         value,
+        max_age=max_age,
         httponly=True,
         secure=ctx.settings.base_url.startswith("https://"),
         samesite=ctx.settings.session_cookie_samesite,

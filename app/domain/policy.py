@@ -84,6 +84,8 @@ class SignOnSettings:
     factor_lifetime_minutes: int = 15  # how long a remembered device skips MFA
     max_session_idle_minutes: int = 120
     max_session_lifetime_minutes: int = 0  # 0: no absolute limit beyond idle
+    #: The sid cookie outlives the browser (Expires/Max-Age) instead of ending with it.
+    use_persistent_cookie: bool = False
 
 
 @dataclass(frozen=True)
@@ -555,6 +557,7 @@ def parse_sign_on(actions: dict[str, Any]) -> SignOnSettings:
             session, "maxSessionLifetimeMinutes", f"{p}.session", causes, 0, 0, 10**6
         )
         or 0,
+        use_persistent_cookie=_bool(session, "usePersistentCookie", f"{p}.session", causes, False),
     )
     if causes:
         raise PolicyInvalid(causes)

@@ -70,6 +70,10 @@ class Tx:
     recovery_factor_id: str | None = None
     recovery_factor_type: str | None = None  # SMS, CALL (EMAIL ends at the link)
     remember_device: bool = False
+    #: Decided at primary authentication: the sign-on rule's factorPromptMode
+    #: lets this sign-in skip MFA (DEVICE: a remembered device; SESSION: the
+    #: client's session already proved a factor).
+    mfa_waived: bool = False
 
     def to_doc(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -161,14 +165,7 @@ def _facts(
     days = _days_until_expiry(user, policy, now)
     required_missing, optional_available, _ = _enrollment_state(policy, user_factors)
     sign_on = policy.sign_on
-    mfa_required = sign_on.require_factor
-    if (
-        mfa_required
-        and sign_on.factor_prompt_mode is FactorPromptMode.DEVICE
-        and tx.device_token
-        and ctx.stores.devices.is_remembered(user.id, tx.device_token)
-    ):
-        mfa_required = False
+    mfa_required = sign_on.require_factor and not tx.mfa_waived
     return Facts(
         locked=user.status == UserStatus.LOCKED_OUT,
         password_expired=user.status == UserStatus.PASSWORD_EXPIRED
@@ -409,6 +406,7 @@ def _success(ctx: Context, call: Call) -> View:
         "expires_at": okta_timestamp(now + timedelta(seconds=ctx.settings.session_token_ttl)),
         "idle_minutes": call.policy.sign_on.max_session_idle_minutes,
         "lifetime_minutes": call.policy.sign_on.max_session_lifetime_minutes,
+        "persistent_cookie": call.policy.sign_on.use_persistent_cookie,
     }
     ttl = ctx.settings.session_token_ttl
     token, write = ctx.stores.session_tokens.staged(grant, ttl)  # Redis expires it too
@@ -499,8 +497,28 @@ def _string(body: dict[str, Any], name: str, *, required: bool = True) -> str | 
     return value
 
 
-def primary(ctx: Context, body: dict[str, Any]) -> View:
-    """``POST /api/v1/authn``: username and password, or ``{stateToken}`` to read."""
+def _mfa_waived(
+    ctx: Context, user: User, policy: EffectivePolicy, device: str | None, sid: str | None
+) -> bool:
+    """Whether the sign-on rule's prompt mode lets this sign-in skip MFA."""
+    sign_on = policy.sign_on
+    if not sign_on.require_factor:
+        return False
+    if sign_on.factor_prompt_mode is FactorPromptMode.DEVICE:
+        return bool(device) and ctx.stores.devices.is_remembered(user.id, str(device))
+    if sign_on.factor_prompt_mode is FactorPromptMode.SESSION:
+        session = sessions.by_cookie(ctx, sid)
+        return (
+            session is not None
+            and session.record["user_id"] == user.id
+            and "mfa" in session.record.get("amr", [])
+        )
+    return False
+
+
+def primary(ctx: Context, body: dict[str, Any], sid: str | None = None) -> View:
+    """``POST /api/v1/authn``: username and password, or ``{stateToken}`` to read.
+    ``sid``: the client's session cookie, if it sent one (factorPromptMode SESSION)."""
     if body.get("stateToken") is not None and body.get("username") is None:
         return read(ctx, body.get("stateToken"))
     if body.get("token") is not None and body.get("username") is None:
@@ -552,6 +570,7 @@ def primary(ctx: Context, body: dict[str, Any]) -> View:
         relay_state=relay_state,
         device_token=str(device) if device else None,
         password_verified_at=okta_timestamp(now),
+        mfa_waived=_mfa_waived(ctx, user, policy, device, sid),
     )
     return _begin(ctx, tx, [ctx.stores.failed_attempts.staged_clear(user.id)], policy)
 

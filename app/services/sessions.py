@@ -84,6 +84,7 @@ def create(ctx: Context, session_token: Any) -> Session:
         "absolute_expires_at": (
             okta_timestamp(now + timedelta(minutes=lifetime_minutes)) if lifetime_minutes else None
         ),
+        "persistent_cookie": bool(grant.get("persistent_cookie")),
     }
     expires_at = _expiry(record, now)
     record["expires_at"] = okta_timestamp(expires_at)

@@ -882,6 +882,71 @@ def test_remember_device_skips_mfa_on_that_device_only(
     # The remembered device lapses by Redis TTL (real time): the policy's lifetime sets it.
 
 
+def _exchange_for_cookie(browser: Any, session_token: str) -> Any:
+    """The sign-in page's hand-off: the sessionToken for a sid cookie."""
+    r = browser.get(
+        "/login/sessionCookieRedirect",
+        query_string={"token": session_token, "redirectUrl": "http://portcullis.test/app"},
+    )
+    assert r.status_code == 302, r.data
+    return r
+
+
+def test_session_prompt_mode_asks_for_mfa_once_per_session(
+    app: Any, anonymous: Any, api: Any, make_user: Any, outbox: Any, policy: Policy
+) -> None:
+    user = make_user()
+    make_user("other@example.com")
+    question = enroll_active(
+        api, user, "question", outbox, question="name_of_first_plush_toy", answer="Mr Bunny Rabbit"
+    )
+    policy.require_mfa(factor_prompt_mode=FactorPromptMode.SESSION)
+    browser = app.test_client()  # keeps its cookies, as a browser (okta-auth-js sends them)
+    first = sign_in(browser).get_json()
+    assert first["status"] == "MFA_REQUIRED"
+    done = authn(
+        browser,
+        f"/factors/{question['id']}/verify",
+        stateToken=first["stateToken"],
+        answer="Mr Bunny Rabbit",
+    ).get_json()
+    assert done["status"] == "SUCCESS"
+    _exchange_for_cookie(browser, done["sessionToken"])
+    # The same person in the same browser session: no second factor.
+    again = sign_in(browser).get_json()
+    assert again["status"] == "SUCCESS", again
+    # Elsewhere (no sid cookie), or another user in this browser: asked.
+    assert sign_in(anonymous).get_json()["status"] == "MFA_REQUIRED"
+    other = sign_in(browser, username="other@example.com").get_json()
+    assert other["status"] in ("MFA_ENROLL", "MFA_REQUIRED")
+    # ALWAYS asks whatever the session.
+    policy.require_mfa(factor_prompt_mode=FactorPromptMode.ALWAYS)
+    assert sign_in(browser).get_json()["status"] == "MFA_REQUIRED"
+    # A session that proved no factor waives nothing: the waived sign-in's own
+    # session records only what it verified (the password).
+    policy.require_mfa(factor_prompt_mode=FactorPromptMode.SESSION)
+    _exchange_for_cookie(browser, again["sessionToken"])
+    assert browser.get("/api/v1/sessions/me").get_json()["amr"] == ["pwd"]
+    assert sign_in(browser).get_json()["status"] == "MFA_REQUIRED"
+
+
+def test_use_persistent_cookie_gives_the_sid_cookie_an_expiry(
+    app: Any, make_user: Any, policy: Policy
+) -> None:
+    make_user()
+    browser = app.test_client()
+    plain = _exchange_for_cookie(browser, sign_in(browser).get_json()["sessionToken"])
+    assert "Max-Age" not in plain.headers["Set-Cookie"]  # ends with the browser
+    assert "Expires" not in plain.headers["Set-Cookie"]
+    policy.set(sign_on=SignOnSettings(use_persistent_cookie=True, max_session_idle_minutes=30))
+    kept = _exchange_for_cookie(browser, sign_in(browser).get_json()["sessionToken"])
+    assert "Max-Age=1800" in kept.headers["Set-Cookie"]
+    assert "Expires=" in kept.headers["Set-Cookie"]
+    refreshed = browser.post("/api/v1/sessions/me/lifecycle/refresh")
+    assert refreshed.status_code == 200
+    assert "Max-Age=1800" in refreshed.headers["Set-Cookie"]  # the idle time starts again
+
+
 # ---- recovery ----------
 
 

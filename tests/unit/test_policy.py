@@ -938,14 +938,18 @@ def test_parse_sign_on_prompt_modes(mode: str) -> None:
 
 
 def test_parse_sign_on_ignores_what_it_does_not_use() -> None:
-    actions = {
-        "signon": {
-            "access": "ALLOW",
-            "primaryFactor": "PASSWORD",
-            "session": {"usePersistentCookie": True},
-        }
-    }
+    actions = {"signon": {"access": "ALLOW", "primaryFactor": "PASSWORD"}}
     assert parse_sign_on(actions) == SignOnSettings()
+
+
+def test_parse_sign_on_reads_use_persistent_cookie() -> None:
+    actions = {"signon": {"session": {"usePersistentCookie": True}}}
+    assert parse_sign_on(actions) == SignOnSettings(use_persistent_cookie=True)
+    with pytest.raises(PolicyInvalid) as caught:
+        parse_sign_on({"signon": {"session": {"usePersistentCookie": "yes"}}})
+    assert caught.value.causes == [
+        "actions.signon.session.usePersistentCookie: must be true or false"
+    ]
 
 
 def test_parse_enrollment_lists_only_what_it_names() -> None:
