@@ -391,6 +391,17 @@ def resend_challenge(body: dict[str, Any], factor_id: str) -> dict[str, Any]:
     return _answer(authn.resend_challenge(context(), body["stateToken"], factor_id))
 
 
+@blp.route("/introspect", methods=["POST"])
+@blp.doc(**PUBLIC)
+@blp.arguments(AuthnStateTokenSchema)
+@blp.response(200, AuthnTransactionSchema)
+def introspect(body: dict[str, Any]) -> dict[str, Any]:
+    """The transaction's current state, changing nothing: what okta-auth-js's
+    ``tx.introspect()`` (and a Sign-In Widget started with a ``stateToken``)
+    posts. The same answer as ``POST /api/v1/authn`` with ``{stateToken}``."""
+    return _answer(authn.read(context(), body["stateToken"]))
+
+
 @blp.route("/previous", methods=["POST"])
 @blp.doc(**PUBLIC)
 @blp.arguments(AuthnStateTokenSchema)

@@ -792,6 +792,7 @@ def test_read_cancel_and_unknown_tokens(
     token = first["stateToken"]
     again = authn(anonymous, stateToken=token).get_json()
     assert again == first
+    assert authn(anonymous, "/introspect", stateToken=token).get_json() == first
     r = authn(anonymous, "/cancel", stateToken=token)
     assert r.status_code == 200
     assert r.get_json() == {"status": "UNAUTHENTICATED", "relayState": "/back"}
@@ -800,6 +801,8 @@ def test_read_cancel_and_unknown_tokens(
         assert r.status_code == 401
         assert r.get_json()["errorCode"] == "E0000011"
         assert r.get_json()["errorSummary"] == "Invalid token provided"
+    assert authn(anonymous, "/introspect", stateToken=token).status_code == 401
+    assert authn(anonymous, "/introspect").status_code == 400  # no stateToken at all
 
 
 def test_state_token_expires(

@@ -177,10 +177,14 @@ const scenarios = {
     assert.ok(stateToken);
     const resumed = await authClient.tx.resume({ stateToken });
     assert.equal(resumed.status, 'MFA_REQUIRED', 'the transaction can be read back');
+    const introspected = await authClient.tx.introspect({ stateToken }); // /api/v1/authn/introspect
+    assert.equal(introspected.status, 'MFA_REQUIRED');
+    assert.equal(introspected.user.profile.login, login);
     transaction = await transaction.cancel();
     statuses.push(transaction.status);
     assert.equal(transaction.status, 'UNAUTHENTICATED');
     const afterCancel = await expectAuthApiError(authClient.tx.resume({ stateToken }), 'E0000011', 401);
+    await expectAuthApiError(authClient.tx.introspect({ stateToken }), 'E0000011', 401);
     return { statuses, afterCancel };
   },
 
