@@ -14,6 +14,7 @@ import hmac
 import json
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import bcrypt
@@ -38,6 +39,8 @@ class PasswordPolicy:
     exclude_username: bool = True
     exclude_attributes: tuple[str, ...] = ()
     history_count: int = 4
+    #: ``dictionary.common.exclude``: refuse the 30,000 most common passwords.
+    exclude_common: bool = False
 
     def requirements(self) -> list[str]:
         """Okta's wording of each requirement, for error messages and docs."""
@@ -53,6 +56,8 @@ class PasswordPolicy:
         if self.exclude_username:
             rules.append("no parts of your username")
         rules.extend(f"does not include your {name}" for name in self.exclude_attributes)
+        if self.exclude_common:
+            rules.append(COMMON_RULE)
         return rules
 
     def unmet(self, password: str, profile: dict[str, Any]) -> list[str]:
@@ -74,7 +79,21 @@ class PasswordPolicy:
             value = str(profile.get(name) or "").lower()
             if len(value) >= 3 and value in lowered:
                 missing.append(f"does not include your {name}")
+        if self.exclude_common and lowered in common_passwords():
+            missing.append(COMMON_RULE)
         return missing
+
+
+COMMON_RULE = "not a commonly used password"
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords (the list zxcvbn ships, from leaked
+    password sets), lower case; compared with the whole password, any case."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
 
 
 def login_parts(login: str) -> list[str]:

@@ -370,6 +370,7 @@ def parse_password(settings: dict[str, Any], actions: dict[str, Any]) -> Passwor
         excluded = []
     age = _obj(password, "age", "settings.password", causes)
     lock = _obj(password, "lockout", "settings.password", causes)
+    common = _obj(_obj(cx, "dictionary", p, causes), "common", f"{p}.dictionary", causes)
     complexity = PasswordPolicy(
         min_length=_int(cx, "minLength", p, causes, 8, 4, 256) or 8,
         min_lower_case=_int(cx, "minLowerCase", p, causes, 1, 0, 1) or 0,
@@ -379,6 +380,7 @@ def parse_password(settings: dict[str, Any], actions: dict[str, Any]) -> Passwor
         exclude_username=_bool(cx, "excludeUsername", p, causes, True),
         exclude_attributes=tuple(excluded),
         history_count=_int(age, "historyCount", "settings.password.age", causes, 4, 0, 24) or 0,
+        exclude_common=_bool(common, "exclude", f"{p}.dictionary.common", causes, False),
     )
     recovery = _obj(
         _obj(settings, "recovery", "settings", causes), "factors", "settings.recovery", causes

@@ -645,6 +645,36 @@ def test_history_count_comes_from_the_policy(api: Any, make_user: Any) -> None:
     assert change_password(api, user["id"], PASSWORD, PASSWORD).status_code == 200
 
 
+def test_common_passwords_are_refused_when_the_dictionary_says_so(api: Any, make_user: Any) -> None:
+    user = make_user()
+    assert change_password(api, user["id"], PASSWORD, "Welcome1").status_code == 200  # off
+    default = default_policy(api, "PASSWORD")
+    settings = default["settings"]
+    settings["password"]["complexity"]["dictionary"] = {"common": {"exclude": True}}
+    r = api.put(f"/api/v1/policies/{default['id']}", json={**default, "settings": settings})
+    assert r.status_code == 200, r.get_json()
+    refused = change_password(api, user["id"], "Welcome1", "Password123")
+    assert refused.status_code == 400 and refused.get_json()["errorCode"] == "E0000001"
+    assert causes(refused) == [
+        "password: Password requirements were not met. Missing: not a commonly used password."
+    ]
+    body = {
+        "profile": {
+            "login": "c@example.com",
+            "email": "c@example.com",
+            "firstName": "Cee",
+            "lastName": "Common",
+        },
+        "credentials": {"password": {"value": "Sunshine1"}},
+    }
+    created = api.post("/api/v1/users?activate=true", json=body)
+    assert created.status_code == 400, created.get_json()
+    assert causes(created) == [
+        "password: Password requirements were not met. Missing: not a commonly used password."
+    ]
+    assert change_password(api, user["id"], "Welcome1", "Tr0ub4dour&3-horse").status_code == 200
+
+
 def _set_default_password_policy(api: Any, **age: Any) -> dict[str, Any]:
     default = default_policy(api, "PASSWORD")
     settings = default["settings"]

@@ -98,3 +98,16 @@ def test_unusable_imports(spec: dict[str, object]) -> None:
 
 def test_answers_normalise_case_and_space() -> None:
     assert normalise_answer("  Annie   OAKLEY ") == "annie oakley"
+
+
+def test_exclude_common_refuses_the_common_password_list_in_any_case() -> None:
+    from app.domain.passwords import COMMON_RULE, PasswordPolicy
+
+    strict = PasswordPolicy(exclude_common=True)
+    for common in ("Password1", "PASSWORD123", "Qwerty123", "Welcome1"):
+        assert COMMON_RULE in strict.unmet(common, {}), common
+    assert strict.unmet("Tr0ub4dour&3-horse", {}) == []
+    assert COMMON_RULE in strict.requirements()
+    lenient = PasswordPolicy()  # Okta's default: the dictionary check is off
+    assert lenient.unmet("Password1", {}) == []
+    assert COMMON_RULE not in lenient.requirements()

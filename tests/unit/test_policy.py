@@ -832,6 +832,17 @@ def test_parse_password_defaults_are_oktas() -> None:
     assert parsed.min_age_minutes == 0
 
 
+def test_parse_password_reads_the_common_password_dictionary() -> None:
+    on = {"password": {"complexity": {"dictionary": {"common": {"exclude": True}}}}}
+    assert parse_password(on, {}).complexity.exclude_common is True
+    assert parse_password({}, {}).complexity.exclude_common is False
+    with pytest.raises(PolicyInvalid) as caught:
+        parse_password({"password": {"complexity": {"dictionary": {"common": {"exclude": 1}}}}}, {})
+    assert caught.value.causes == [
+        "settings.password.complexity.dictionary.common.exclude: must be true or false"
+    ]
+
+
 def test_parse_password_reads_every_field_it_honours() -> None:
     settings = {
         "password": {
