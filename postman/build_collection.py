@@ -744,6 +744,17 @@ pm.test('the enrolled factors, each with a verify link', () => {
             {"username": AUTHN_LOGIN, "password": "Brand-New-Passw0rd"},
         ),
         authn(
+            "Introspect the transaction (still MFA_REQUIRED)",
+            "/introspect",
+            expect_authn("MFA_REQUIRED")
+            + """
+pm.test('the same transaction, unchanged', () => {
+  pm.expect(tx.stateToken).to.eql(pm.collectionVariables.get('stateToken'));
+});
+""",
+            {"stateToken": "{{stateToken}}"},
+        ),
+        authn(
             "Send an SMS challenge (MFA_CHALLENGE)",
             "/factors/{{smsFactorId}}/verify",
             expect_authn("MFA_CHALLENGE")
