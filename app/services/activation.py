@@ -12,6 +12,7 @@ import logging
 
 from app.delivery import DeliveryError, Message
 from app.domain.errors import ApiError
+from app.domain.policy import PasswordSettings
 from app.domain.users import User
 from app.services import policies
 from app.services.context import Context
@@ -84,14 +85,10 @@ def issue_activation(ctx: Context, user: User, *, send_email: bool) -> str:
     return tokens.issue(ACTIVATION, user.id, ctx.settings.activation_token_ttl, token)
 
 
-def recovery_ttl(ctx: Context, user: User, uow: UnitOfWork | None = None) -> int:
+def recovery_ttl(ctx: Context, settings: PasswordSettings) -> int:
     """Seconds a recovery (or unlock) token lives: the password policy's
-    ``recoveryToken.tokenLifetimeMinutes`` when it sets one, else
-    RECOVERY_TOKEN_TTL. ``uow``: the caller's, if it has one open."""
-    if uow is None:
-        with ctx.stores.unit_of_work() as own:
-            return recovery_ttl(ctx, user, own)
-    minutes = policies.effective_for(ctx, uow, user).password.recovery_token_lifetime_minutes
+    ``recoveryToken.tokenLifetimeMinutes`` when it sets one, else RECOVERY_TOKEN_TTL."""
+    minutes = settings.recovery_token_lifetime_minutes
     return minutes * 60 if minutes else ctx.settings.recovery_token_ttl
 
 
@@ -104,10 +101,23 @@ def _lifetime_text(seconds: int) -> str:
 
 
 def issue_recovery(
-    ctx: Context, user: User, *, send_email: bool, uow: UnitOfWork | None = None
+    ctx: Context,
+    user: User,
+    *,
+    send_email: bool,
+    uow: UnitOfWork | None = None,
+    settings: PasswordSettings | None = None,
 ) -> str:
-    """A new recovery token, e-mailed first when asked (as :func:`issue_activation`)."""
-    ttl = recovery_ttl(ctx, user, uow)
+    """A new recovery token, e-mailed first when asked (as :func:`issue_activation`).
+    Its lifetime comes from ``settings`` (the user's password policy) when the
+    caller has them, else from the policy read in ``uow`` (or a new one)."""
+    if settings is None:
+        if uow is None:
+            with ctx.stores.unit_of_work() as own:
+                settings = policies.effective_for(ctx, own, user).password
+        else:
+            settings = policies.effective_for(ctx, uow, user).password
+    ttl = recovery_ttl(ctx, settings)
     tokens = ctx.stores.one_time_tokens
     token = tokens.new_token()
     if send_email:

@@ -853,9 +853,7 @@ def _set_password(
     """The policy's complexity and history (and, for a change the user chose to
     make, its minimum age); failures as 403 E0000080, as /authn answers."""
     try:
-        if voluntary:
-            credentials.check_min_age(ctx, uow, user)
-        credentials.set_password(ctx, uow, user, new_password)
+        credentials.set_password(ctx, uow, user, new_password, min_age=voluntary)
     except ValidationFailed as exc:
         raise ApiError("E0000080", causes=exc.causes) from exc
 
@@ -913,8 +911,8 @@ def start_recovery(ctx: Context, body: dict[str, Any], recovery_type: RecoveryTy
     if eligible and channel != "email":
         factor = next((f for f in user_factors if f.active and f.kind.channel == channel), None)
     if factor_type == "EMAIL":
-        if eligible and user is not None:
-            _send_recovery_email(ctx, user, recovery_type)
+        if eligible and user is not None and policy is not None:
+            _send_recovery_email(ctx, user, policy, recovery_type)
         return View(
             Status.RECOVERY_CHALLENGE,
             relay_state=relay_state,
@@ -965,18 +963,19 @@ def _may_recover(
 UNLOCK_TOKEN = "unlock"
 
 
-def _send_recovery_email(ctx: Context, user: User, recovery_type: RecoveryType) -> None:
+def _send_recovery_email(
+    ctx: Context, user: User, policy: EffectivePolicy, recovery_type: RecoveryType
+) -> None:
     try:
         if recovery_type is RecoveryType.PASSWORD:
-            activation.issue_recovery(ctx, user, send_email=True)
+            activation.issue_recovery(ctx, user, send_email=True, settings=policy.password)
         else:
-            _send_unlock_email(ctx, user)
+            _send_unlock_email(ctx, user, activation.recovery_ttl(ctx, policy.password))
     except Exception:  # the answer must not reveal whether the e-mail went out
         log.exception("recovery e-mail to user %s could not be sent", user.id)
 
 
-def _send_unlock_email(ctx: Context, user: User) -> None:
-    ttl = activation.recovery_ttl(ctx, user)
+def _send_unlock_email(ctx: Context, user: User, ttl: int) -> None:
     tokens = ctx.stores.one_time_tokens
     token = tokens.new_token()  # issued once the e-mail is on its way
     email = str(user.profile.get("email") or "")

@@ -48,12 +48,18 @@ def set_password(
     password: str,
     *,
     check_history: bool = True,
+    min_age: bool = False,
     groups: Iterable[str] = (),
 ) -> None:
     """Check ``password`` against the user's password policy (complexity and
-    history), then store its argon2id hash. ``groups``: groups the user is
-    about to join, which count for choosing the policy."""
-    complexity = policies.password_complexity(ctx, uow, user, groups)
+    history, and with ``min_age`` its ``age.minAgeMinutes``: a change the user
+    asks for, not an admin's, a reset or an expired password's), then store
+    its argon2id hash. ``groups``: groups the user is about to join, which
+    count for choosing the policy."""
+    settings = policies.effective_for(ctx, uow, user, groups).password
+    if min_age:
+        _check_min_age(ctx, settings.min_age_minutes, user)
+    complexity = settings.complexity
     check_policy(complexity, user, password)
     if check_history and _in_history(ctx, complexity, user, password):
         raise ValidationFailed("password", ["password: Password has been used too recently"])
@@ -61,17 +67,14 @@ def set_password(
     _store_hash(complexity, user, ctx.hasher.hash(password), now)
 
 
-def check_min_age(ctx: Context, uow: UnitOfWork, user: User, field: str = "newPassword") -> None:
-    """A change the user asks for (not an admin's, a reset, or an expired
-    password) waits ``age.minAgeMinutes`` after the last one."""
-    minutes = policies.effective_for(ctx, uow, user).password.min_age_minutes
+def _check_min_age(ctx: Context, minutes: int, user: User) -> None:
     if not minutes or user.password_changed is None:
         return
     if ctx.clock() < user.password_changed + timedelta(minutes=minutes):
         raise ValidationFailed(
-            field,
+            "newPassword",
             [
-                f"{field}: The password was changed less than {minutes} minutes ago; "
+                f"newPassword: The password was changed less than {minutes} minutes ago; "
                 "the password policy allows another change only after that."
             ],
         )

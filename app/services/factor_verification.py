@@ -67,10 +67,8 @@ def _prepare_totp(ctx: Context, factor: Factor, passcode: str) -> Pending:
         step = totp.verify(factor.secret, passcode, ctx.clock(), params)
     if step is None:
         raise ApiError("E0000068", causes=[PASSCODE_MISMATCH])
-    window = (2 * params.skew + 2) * params.step
-    return Pending(
-        ctx.stores.factor_codes.step_check(factor.id, step, window), ApiError("E0000082")
-    )
+    check = ctx.stores.factor_codes.step_check(factor.id, step, params.replay_window)
+    return Pending(check, ApiError("E0000082"))
 
 
 def _prepare_sent_code(ctx: Context, factor: Factor, passcode: str) -> Pending:
@@ -237,7 +235,7 @@ def verify(
         )
     kind = factor.kind
     if kind.verification == Verification.ANSWER:
-        _prepare_answer(ctx, factor, _required(body.get("answer"), "answer"))
+        check(ctx, factor, _required(body.get("answer"), "answer"))
     elif kind.verification == Verification.SENT_CODE and not body.get("passCode"):
         send_code(ctx, factor, token_lifetime)
         return user, factor, FactorResult.CHALLENGE

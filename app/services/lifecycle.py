@@ -180,9 +180,9 @@ def change_password(
         user = find_user(uow, id_or_login)
         _check(user, "change_password")
         credentials.require_old_password(ctx, user, old_password, "oldPassword")
-        if user.status != S.PASSWORD_EXPIRED:  # an expired password must change now
-            credentials.check_min_age(ctx, uow, user)
-        credentials.set_password(ctx, uow, user, new_password)
+        # An expired password must change now, whatever its age.
+        expired = user.status == S.PASSWORD_EXPIRED
+        credentials.set_password(ctx, uow, user, new_password, min_age=not expired)
         if user.status == S.PASSWORD_EXPIRED:
             user.set_status(S.ACTIVE, ctx.clock())
         uow.users.save(user)

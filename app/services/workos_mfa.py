@@ -234,5 +234,6 @@ def _code_matches(ctx: Context, factor: WorkosFactor, record: Challenge, code: s
     params = totp.TotpParameters(skew=ctx.settings.totp_skew_steps)
     step = totp.verify(factor.secret, code, now, params)
     # A TOTP code accepted once for this factor is refused afterwards (replay).
-    window = (2 * params.skew + 2) * params.step
-    return step is not None and ctx.stores.factor_codes.claim_step(factor.id, step, window)
+    return step is not None and ctx.stores.factor_codes.claim_step(
+        factor.id, step, params.replay_window
+    )

@@ -72,13 +72,14 @@ class FactorCodes:
     def code_check(
         self, factor_id: str, candidate_digest: str, max_attempts: int, now: float
     ) -> Check:
-        """True once for the right, unexpired code; wrong tries count, and the
+        """Passes once for the right, unexpired code; wrong tries count, and the
         code is dropped after ``max_attempts`` of them."""
         return Check.use_code(self._code_key(factor_id), candidate_digest, max_attempts, now)
 
     def use_code(
         self, factor_id: str, candidate_digest: str, max_attempts: int, now: float
     ) -> bool:
+        """:meth:`code_check` on its own: True if the code was good."""
         return self.run(self.code_check(factor_id, candidate_digest, max_attempts, now))
 
     def has_code(self, factor_id: str) -> bool:
@@ -95,6 +96,7 @@ class FactorCodes:
         return Check.newer_step(self._step_key(factor_id), step, ttl_seconds)
 
     def claim_step(self, factor_id: str, step: int, ttl_seconds: int) -> bool:
+        """:meth:`step_check` on its own: True if the step was new."""
         return self.run(self.step_check(factor_id, step, ttl_seconds))
 
     def forget(self, factor_id: str) -> None:

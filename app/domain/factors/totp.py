@@ -25,6 +25,12 @@ class TotpParameters:
     digits: int = DIGITS
     skew: int = 1  # steps accepted either side of now
 
+    @property
+    def replay_window(self) -> int:
+        """Seconds an accepted step must be remembered to refuse it again: as
+        long as any code of it can still be accepted (the skew both ways)."""
+        return (2 * self.skew + 2) * self.step
+
 
 def new_secret() -> str:
     """A base32 secret of 160 random bits (32 characters, no padding)."""
