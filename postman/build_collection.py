@@ -907,15 +907,16 @@ pm.test('recovery by SMS', () => {
             {"stateToken": "{{stateToken}}", "passCode": "{{smsCode}}"},
         ),
         authn(
-            "Reset Password (SUCCESS)",
+            "Reset Password (MFA_ENROLL: the SMS code proved the phone, the Group requires Google Authenticator)",
             "/credentials/reset_password",
-            expect_authn("SUCCESS", EXPECT_SESSION_TOKEN),
+            expect_authn("MFA_ENROLL")
+            + "pm.test('no session before the sign-on policy is met', () => pm.expect(tx.sessionToken).to.be.undefined);\n",
             {"stateToken": "{{stateToken}}", "newPassword": "Recovered-Passw0rd"},
         ),
         authn(
-            "Sign in with the new Password (the Group requires Google Authenticator)",
+            "Sign in with the new Password (MFA_REQUIRED: the SMS Factor first, then enrolment)",
             "",
-            expect_authn("MFA_ENROLL"),
+            expect_authn("MFA_REQUIRED"),
             {"username": RECOVERY_LOGIN, "password": "Recovered-Passw0rd"},
         ),
         request(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
@@ -74,6 +74,11 @@ class Tx:
     #: lets this sign-in skip MFA (DEVICE: a remembered device; SESSION: the
     #: client's session already proved a factor).
     mfa_waived: bool = False
+    #: The user's active factors when the transaction began: only these can
+    #: answer an MFA requirement (a factor enrolled in the flow is a first
+    #: enrolment or comes after the MFA). None in a transaction begun before
+    #: this was recorded: then the factors active in the store count.
+    prior_factor_ids: list[str] | None = None
 
     def to_doc(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -152,10 +157,30 @@ def _enrollment_state(
     return required_missing, optional_available, entries
 
 
-def _usable_factors(policy: EffectivePolicy, user_factors: list[Factor]) -> list[Factor]:
-    """The factors that can satisfy MFA: every active one. (The enrolment policy
-    governs what may be enrolled; an enrolled factor stays usable, as in Okta.)"""
-    return [f for f in user_factors if f.active]
+def _prior_factors(tx: Tx, user_factors: list[Factor]) -> list[Factor]:
+    """The factors that can satisfy MFA: those active when the transaction began
+    and still active. (The enrolment policy governs what may be enrolled; an
+    enrolled factor stays usable, as in Okta.)"""
+    held = set(tx.progress.enrolled_factor_ids)
+    prior = None if tx.prior_factor_ids is None else set(tx.prior_factor_ids)
+    return [
+        f
+        for f in user_factors
+        if f.active and f.id not in held and (prior is None or f.id in prior)
+    ]
+
+
+def _in_flow(tx: Tx, user_factors: list[Factor]) -> list[Factor]:
+    """The user's factors as the flow sees them: one enrolled and proven in this
+    transaction counts as active here, though the store keeps it pending until
+    SUCCESS."""
+    held = set(tx.progress.enrolled_factor_ids)
+    return [
+        replace(f, status=FactorStatus.ACTIVE)
+        if f.id in held and f.status is FactorStatus.PENDING_ACTIVATION
+        else f
+        for f in user_factors
+    ]
 
 
 def _facts(
@@ -175,7 +200,7 @@ def _facts(
         required_enrollments_missing=required_missing,
         optional_enrollments_available=optional_available,
         mfa_required=mfa_required,
-        has_active_factors=bool(_usable_factors(policy, user_factors)),
+        has_prior_factors=bool(_prior_factors(tx, user_factors)),
         recovery_question_required=(
             not tx.progress.activating
             and user.recovery_question is not None
@@ -202,8 +227,6 @@ class Call:
     pending: factor_verification.Pending | None = None
     #: Whether a refused check counts towards lockout (not for an activation).
     counts_failures: bool = True
-    #: A factor this call activates, written to the database after the save.
-    activated: Factor | None = None
 
 
 def _expired(ctx: Context, tx: Tx) -> bool:
@@ -211,22 +234,19 @@ def _expired(ctx: Context, tx: Tx) -> bool:
 
 
 def _read_user(
-    ctx: Context,
-    uow: UnitOfWork,
-    user_id: str,
-    *,
-    activating: bool = False,
-    policy: EffectivePolicy | None = None,
+    ctx: Context, uow: UnitOfWork, tx: Tx, *, policy: EffectivePolicy | None = None
 ) -> tuple[User, EffectivePolicy, list[Factor]]:
-    """The user as stored now, the policy (``policy`` if the caller just
-    evaluated it) and the user's factors."""
-    user = uow.users.get(user_id)
+    """The transaction's user as stored now, the policy (``policy`` if the
+    caller just evaluated it) and the user's factors as the flow sees them."""
+    assert tx.user_id is not None
+    user = uow.users.get(tx.user_id)
     if user is None:
         raise InvalidToken()
-    if user.status in CANNOT_SIGN_IN and not (activating and user.status == UserStatus.PROVISIONED):
+    activating = tx.progress.activating and user.status == UserStatus.PROVISIONED
+    if user.status in CANNOT_SIGN_IN and not activating:
         raise InvalidToken()
     policy = policy or effective_for(ctx, uow, user)
-    return user, policy, uow.factors.for_user(user.id)
+    return user, policy, _in_flow(tx, uow.factors.for_user(user.id))
 
 
 def _open(ctx: Context, state_token: str | None, action: Action) -> Call:
@@ -252,9 +272,7 @@ def _open(ctx: Context, state_token: str | None, action: Action) -> Call:
         if tx.user_id is None:
             return _decoy(ctx, loaded, tx, action)
         with ctx.stores.unit_of_work() as uow:
-            user, policy, user_factors = _read_user(
-                ctx, uow, tx.user_id, activating=tx.progress.activating
-            )
+            user, policy, user_factors = _read_user(ctx, uow, tx)
     except BaseException:
         if action is not Action.READ:
             store.release(loaded)
@@ -328,13 +346,6 @@ def _advance(ctx: Context, call: Call) -> View:
     return _view(ctx, call, state_token=call.loaded.token)
 
 
-def _save_activated(ctx: Context, call: Call) -> None:
-    """The factor an activation proved, now that its code is spent with the save."""
-    if call.activated is not None:
-        with ctx.stores.unit_of_work() as uow:
-            uow.factors.save(call.activated)
-
-
 def _commit(ctx: Context, call: Call, *, finish: bool) -> None:
     """Save or finish the transaction with its staged writes and its factor check."""
     assert call.loaded is not None
@@ -357,7 +368,6 @@ def _commit(ctx: Context, call: Call, *, finish: bool) -> None:
             raise call.pending.error from None
         finally:
             store.release(call.loaded)
-    _save_activated(ctx, call)
 
 
 def _finish(ctx: Context, loaded: Loaded, also: list[Write] | None = None) -> None:
@@ -382,6 +392,7 @@ def _after_success(ctx: Context, call: Call, view: View) -> View:
     if tx.progress.recovery_type is RecoveryType.UNLOCK:  # the user signs in afresh
         _unlock(ctx, user.id)
         return view
+    _activate_enrollments(ctx, user.id, tx.progress)
     with ctx.stores.unit_of_work() as uow:
         uow.users.touch_last_login(user.id, ctx.clock())
     return view
@@ -437,12 +448,11 @@ def _view(ctx: Context, call: Call, state_token: str | None) -> View:
     )
     status = tx.status
     if status is Status.MFA_REQUIRED:
-        view.factors = _usable_factors(policy, call.factors)
+        view.factors = _prior_factors(tx, call.factors)
     elif status is Status.MFA_ENROLL:
-        required_missing, _, view.enrollable = _enrollment_state(policy, call.factors)
-        view.can_skip = not required_missing and not (
-            policy.sign_on.require_factor and not _usable_factors(policy, call.factors)
-        )
+        _, _, view.enrollable = _enrollment_state(policy, call.factors)
+        facts = _facts(ctx, user, policy, call.factors, tx)
+        view.can_skip = authn.may_skip_enrollment(facts, tx.progress)
     elif status is Status.MFA_ENROLL_ACTIVATE:
         view.factor = _find(call.factors, tx.progress.enrolling_factor_id)
         if view.factor is not None and view.factor.kind.verification == Verification.TOTP:
@@ -583,7 +593,8 @@ def _begin(
     password check took a while); ``policy``, evaluated just before, is not."""
     assert tx.user_id is not None
     with ctx.stores.unit_of_work() as uow:
-        user, policy, user_factors = _read_user(ctx, uow, tx.user_id, policy=policy)
+        user, policy, user_factors = _read_user(ctx, uow, tx, policy=policy)
+    tx.prior_factor_ids = [f.id for f in user_factors if f.active]
     call = Call(None, tx, user, policy, user_factors, also=list(also or ()))
     facts = _facts(ctx, user, policy, user_factors, tx)
     tx.status = authn.next_status(facts, tx.progress)
@@ -664,6 +675,7 @@ def cancel(ctx: Context, state_token: Any) -> View:
     def act(call: Call) -> View:
         assert call.loaded is not None
         _finish(ctx, call.loaded)
+        _discard_enrollments(ctx, call.user.id, call.tx.progress)
         return View(Status.UNAUTHENTICATED, relay_state=call.tx.relay_state)
 
     return _run(ctx, state_token, Action.CANCEL, act)
@@ -676,9 +688,7 @@ def skip(ctx: Context, state_token: Any) -> View:
             progress.warn_skipped = True
             return
         facts = _facts(ctx, call.user, call.policy, call.factors, call.tx)
-        if facts.required_enrollments_missing or (
-            facts.mfa_required and not facts.has_active_factors
-        ):
+        if not authn.may_skip_enrollment(facts, progress):
             raise ApiError("E0000079")
         progress.enroll_skipped = True
 
@@ -705,6 +715,46 @@ def _factor_of(call: Call, factor_id: str) -> Factor:
     if factor is None:
         raise ApiError("E0000007", detail=f"{factor_id} (UserFactor)")
     return factor
+
+
+def _discard_enrollments(ctx: Context, user_id: str, progress: Progress) -> None:
+    """A cancelled transaction takes its enrolments with it (they were never active)."""
+    held = [*progress.enrolled_factor_ids, progress.enrolling_factor_id]
+    with ctx.stores.unit_of_work() as uow:
+        for factor_id in filter(None, held):
+            factor = uow.factors.get(user_id, factor_id)
+            if factor is not None and factor.status is FactorStatus.PENDING_ACTIVATION:
+                uow.factors.delete(factor.id)
+
+
+def _activate_enrollments(ctx: Context, user_id: str, progress: Progress) -> None:
+    """At SUCCESS, the factors enrolled and proven in the transaction become
+    active (unless an admin removed or replaced them meanwhile)."""
+    if not progress.enrolled_factor_ids:
+        return
+    now = ctx.clock()
+    with ctx.stores.unit_of_work() as uow:
+        for factor_id in progress.enrolled_factor_ids:
+            factor = uow.factors.get(user_id, factor_id)
+            if factor is not None and factor.status is FactorStatus.PENDING_ACTIVATION:
+                factor.status = FactorStatus.ACTIVE
+                factor.last_updated = now
+                uow.factors.save(factor)
+
+
+def _enrolled(ctx: Context, call: Call, factor: Factor) -> None:
+    """A factor proven in the flow (a question set, a code entered). It counts
+    as the MFA only as a first enrolment: for a user who had no active factor
+    when the transaction began. Anyone else has proven one of theirs before
+    enrolment was offered (``next_status``)."""
+    progress = call.tx.progress
+    progress.enrolling_factor_id = None
+    if factor.id not in progress.enrolled_factor_ids:
+        progress.enrolled_factor_ids.append(factor.id)
+    first = not _prior_factors(call.tx, call.factors)
+    call.factors = _in_flow(call.tx, call.factors)
+    if first and not progress.mfa_verified:
+        _mark_verified(ctx, call, factor)
 
 
 def _mark_verified(ctx: Context, call: Call, factor: Factor) -> None:
@@ -750,8 +800,8 @@ def verify_factor(
     """``/authn/factors/{fid}/verify``: a code or answer, or (SMS, call, e-mail) a send."""
 
     def act(call: Call) -> None:
-        factor = _factor_of(call, factor_id)
-        if not factor.active:
+        factor = _find(_prior_factors(call.tx, call.factors), factor_id)
+        if factor is None:  # unknown, inactive, or enrolled in this very flow
             raise ApiError("E0000007", detail=f"{factor_id} (UserFactor)")
         kind = factor.kind
         if remember is not None:
@@ -790,6 +840,11 @@ def enroll_factor(ctx: Context, state_token: Any, body: dict[str, Any]) -> View:
             raise ValidationFailed(
                 "factor", [f"factorType: {factor_type} is not allowed by the enrollment policy"]
             )
+        if any(
+            f.active and (f.factor_type, f.provider) == (factor_type, str(provider))
+            for f in call.factors
+        ):  # set up before, or earlier in this flow
+            raise ValidationFailed("factorEnrollRequest", [factors.ALREADY_SET_UP])
         enrolled = factors.enroll(
             ctx,
             call.user.id,
@@ -797,13 +852,14 @@ def enroll_factor(ctx: Context, state_token: Any, body: dict[str, Any]) -> View:
             activate=False,
             update_phone=bool(body.get("updatePhone")),
             token_lifetime=None,
+            hold=True,  # active only once the transaction succeeds
         )
         factor = enrolled.factor
         call.factors = [f for f in call.factors if f.id != factor.id] + [factor]
-        if factor.active:  # a security question needs no activation
-            _mark_verified(ctx, call, factor)
-        else:
+        if factor.kind.needs_activation:
             call.tx.progress.enrolling_factor_id = factor.id
+        else:  # a security question: set, and so proven, at once
+            _enrolled(ctx, call, factor)
 
     return _run(ctx, state_token, Action.ENROLL_FACTOR, act)
 
@@ -817,13 +873,10 @@ def activate_factor(ctx: Context, state_token: Any, factor_id: str, body: dict[s
         if factor.active:
             raise ValidationFailed("factor", ["factor: The factor is already active"])
         # As the Factors API's activation: a wrong code is not a sign-in failure.
+        # The code is spent, and the progress saved, only if the save's check passes.
         call.pending = factor_verification.prepare(ctx, factor, passcode)
         call.counts_failures = False
-        factor.status = FactorStatus.ACTIVE
-        factor.last_updated = ctx.clock()
-        call.activated = factor  # saved once the transaction's save has passed the check
-        call.tx.progress.enrolling_factor_id = None
-        _mark_verified(ctx, call, factor)
+        _enrolled(ctx, call, factor)
 
     return _run(ctx, state_token, Action.ACTIVATE_FACTOR, act)
 
@@ -932,6 +985,7 @@ def start_recovery(ctx: Context, body: dict[str, Any], recovery_type: RecoveryTy
         relay_state=relay_state,
         recovery_factor_id=factor.id if factor is not None else None,
         recovery_factor_type=factor_type,
+        prior_factor_ids=[f.id for f in user_factors if f.active],
     )
     token = ctx.stores.transactions.create(tx.to_doc(), ttl)
     return View(
@@ -1001,6 +1055,10 @@ def recovery_verify(ctx: Context, state_token: Any, factor_type: str, body: dict
         factor = _factor_of(call, tx.recovery_factor_id)
         _check_factor(ctx, call, factor, _required(body, "passCode"))
         tx.progress.recovery_verified = True
+        # The code went to an active phone factor the user had: it proves that
+        # factor, as a verify in MFA_CHALLENGE would (docs/security.md).
+        if factor in _prior_factors(tx, call.factors):
+            _mark_verified(ctx, call, factor)
 
     return _run(ctx, state_token, Action.RECOVERY_VERIFY, act)
 
@@ -1043,9 +1101,8 @@ def recovery_token(ctx: Context, body: dict[str, Any]) -> View:
 def _begin_recovery(ctx: Context, tx: Tx) -> View:
     assert tx.user_id is not None
     with ctx.stores.unit_of_work() as uow:
-        user, policy, user_factors = _read_user(
-            ctx, uow, tx.user_id, activating=tx.progress.activating
-        )
+        user, policy, user_factors = _read_user(ctx, uow, tx)
+    tx.prior_factor_ids = [f.id for f in user_factors if f.active]
     call = Call(None, tx, user, policy, user_factors)
     facts = _facts(ctx, user, policy, user_factors, tx)
     tx.status = authn.next_status(facts, tx.progress)
