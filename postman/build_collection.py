@@ -70,7 +70,9 @@ def request(
     auth: bool = True,
     pre: str = "",
     bearer: bool = False,
+    form: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """One request; ``form`` sends an HTML form's body (and does not follow redirects)."""
     headers = [{"key": "Accept", "value": "application/json"}]
     if bearer:
         headers.append({"key": "Authorization", "value": "Bearer {{workosApiKey}}"})
@@ -83,6 +85,13 @@ def request(
             "mode": "raw",
             "raw": raw_body if raw_body is not None else json.dumps(body, indent=2),
         }
+    if form is not None:
+        headers.append({"key": "Content-Type", "value": "application/x-www-form-urlencoded"})
+        item["request"]["body"] = {
+            "mode": "urlencoded",
+            "urlencoded": [{"key": k, "value": v, "type": "text"} for k, v in form.items()],
+        }
+        item["protocolProfileBehavior"] = {"followRedirects": False}
     item["request"]["header"] = headers
     url = "{{baseUrl}}" + path
     base, _, query = url.partition("?")
@@ -1363,6 +1372,39 @@ pm.test('expiresAt not earlier', () => pm.expect(Date.parse(pm.response.json().e
             "GET",
             "/api/v1/sessions/me",
             expect_error(404, "E0000007"),
+            auth=False,
+        ),
+        sign_in_for_session("Sign in for the cookie hand-off"),
+        request(
+            "Cookie hand-off: POST the sessionToken as a form",
+            "POST",
+            "/login/sessionCookieRedirect",
+            expect_status(302)
+            + """
+pm.test('redirects to redirectUrl and sets the session cookie', () => {
+  pm.expect(pm.response.headers.get('Location')).to.eql(pm.variables.replaceIn('{{baseUrl}}/app'));
+  pm.expect(pm.response.headers.get('Set-Cookie')).to.match(/HttpOnly/);
+});
+""",
+            auth=False,
+            form={"token": "{{sessionToken}}", "redirectUrl": "{{baseUrl}}/app"},
+        ),
+        request(
+            "Cookie hand-off with the same sessionToken (one-time)",
+            "POST",
+            "/login/sessionCookieRedirect",
+            expect_status(401)
+            + "pm.test('no cookie', () => pm.expect(pm.response.headers.has('Set-Cookie'))"
+            ".to.be.false);\n",
+            auth=False,
+            form={"token": "{{sessionToken}}", "redirectUrl": "{{baseUrl}}/app"},
+        ),
+        request(
+            "Cookie hand-off: a JSON body is not the form",
+            "POST",
+            "/login/sessionCookieRedirect",
+            expect_error(400, "E0000001"),
+            {"token": "{{sessionToken}}", "redirectUrl": "{{baseUrl}}/app"},
             auth=False,
         ),
         request(

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from flask_smorest import Blueprint
 from marshmallow import fields
 
 from app.api import schemas
 from app.api.okta_render import hinted
 from app.api.runtime import context
-from app.api.sessions import COOKIE as SID_COOKIE
+from app.api.sessions import session_cookie
 from app.domain.authn import RecoveryType, Status
 from app.domain.clock import okta_timestamp
 from app.domain.factors import Factor, Verification, totp
@@ -340,7 +339,8 @@ def _answer(view: View) -> dict[str, Any]:
 def primary(body: dict[str, Any]) -> dict[str, Any]:
     """Primary authentication (username and password), or ``{stateToken}`` alone
     to read the transaction's current state."""
-    return _answer(authn.primary(context(), body, request.cookies.get(SID_COOKIE)))
+    ctx = context()
+    return _answer(authn.primary(ctx, body, session_cookie(ctx)))
 
 
 @blp.route("/factors", methods=["POST"])
