@@ -16,14 +16,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from app import create_app
+from app.delivery import DeliveryError, Message
 from app.domain.clock import parse_timestamp
 from app.domain.policy import EffectivePolicy, Lockout, PasswordSettings
+from app.services import api_tokens
 from app.services import authn as authn_service
-from tests.conftest import PASSWORD
+from app.store import migrations
+from tests.conftest import PASSWORD, OktaClient, profile, settings_for
 
 WRONG = "Wrong-Password-1"
 MAX_ATTEMPTS = 3
@@ -350,3 +355,51 @@ def _real_users_still_get_their_codes(
     for kind in KINDS:
         if kind.name not in ("active", "locked"):
             assert sent[(kind.name, "sms")] == sent[(kind.name, "call")] == 0, kind.name
+
+
+# ---- a phone the carrier refuses ----------
+
+
+class RefusingCarrier:
+    """Refuses every text and call as an invalid recipient (Twilio's 21211)."""
+
+    def __init__(self) -> None:
+        self.attempts: list[Message] = []
+
+    def send(self, message: Message) -> None:
+        self.attempts.append(message)
+        raise DeliveryError("not a mobile number", invalid_recipient=True)
+
+
+def test_a_recovery_code_that_cannot_be_delivered_is_not_shown(
+    tmp_path: Path, clock: Any, per_user_policy: None
+) -> None:
+    """E0000098 or 502 would tell the caller that the username has a phone."""
+    carrier = RefusingCarrier()
+    app = create_app(settings_for(tmp_path), clock=clock, delivery=carrier)
+    ctx = app.extensions["portcullis"]
+    migrations.upgrade(ctx.stores.database)
+    _, token = api_tokens.create_token(ctx, "t")
+    api, anonymous = OktaClient(app.test_client(), token), OktaClient(app.test_client(), None)
+    user = api.post(
+        "/api/v1/users?activate=true",
+        json={
+            "profile": profile("real@example.com"),
+            "credentials": {"password": {"value": PASSWORD}},
+        },
+    )
+    r = api.post(
+        f"/api/v1/users/{user.get_json()['id']}/factors?activate=true",
+        json={"factorType": "sms", "profile": {"phoneNumber": "+15052694259"}},
+    )
+    assert r.status_code == 200, r.get_json()
+    answers = []
+    for username in ("real@example.com", "nobody@example.com"):
+        r = anonymous.post(
+            "/api/v1/authn/recovery/password", json={"username": username, "factorType": "SMS"}
+        )
+        assert r.status_code == 200, r.get_json()
+        answers.append({k: v for k, v in r.get_json().items() if k != "stateToken"})
+    assert answers[0] == answers[1]
+    texts = [m.to for m in carrier.attempts if m.channel == "sms"]
+    assert texts == ["+15052694259"]  # it was tried, for the real user only
