@@ -747,6 +747,8 @@ pm.test('the enrolled factors, each with a verify link', () => {
   const types = tx._embedded.factors.map(f => f.factorType);
   pm.expect(types).to.include.members(['sms', 'token:software:totp']);
   tx._embedded.factors.forEach(f => pm.expect(f._links.verify.href).to.include('/api/v1/authn/factors/'));
+  const sms = tx._embedded.factors.find(f => f.factorType === 'sms');
+  pm.expect(sms.profile.phoneNumber, 'masked before SUCCESS').to.eql('+1 XXX-XXX-4259');
   pm.expect(tx._embedded.policy).to.have.keys('allowRememberDevice', 'rememberDeviceLifetimeInMinutes', 'rememberDeviceByDefault', 'factorsPolicyInfo');
 });
 """,
@@ -898,6 +900,7 @@ pm.collectionVariables.set('sessionId', session.id);
 pm.test('recovery by SMS', () => {
   pm.expect(tx.factorType).to.eql('SMS');
   pm.expect(tx.recoveryType).to.eql('PASSWORD');
+  pm.expect(tx, 'names nobody: unknown users get the same answer').to.not.have.property('_embedded');
 });
 """,
             {"username": RECOVERY_LOGIN, "factorType": "SMS"},

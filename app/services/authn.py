@@ -249,7 +249,12 @@ def _read_user(
     return user, policy, _in_flow(tx, uow.factors.for_user(user.id))
 
 
-def _open(ctx: Context, state_token: str | None, action: Action) -> Call:
+def _open(
+    ctx: Context,
+    state_token: str | None,
+    action: Action,
+    precheck: Callable[[Tx], None] | None = None,
+) -> Call:
     if not state_token or not isinstance(state_token, str):
         raise InvalidToken()
     store = ctx.stores.transactions
@@ -269,6 +274,8 @@ def _open(ctx: Context, state_token: str | None, action: Action) -> Call:
             raise InvalidToken()
         if not authn.allowed(tx.status, action):
             raise ApiError("E0000079")
+        if precheck is not None:  # refusals a decoy must give exactly as a real one does
+            precheck(tx)
         if tx.user_id is None:
             return _decoy(ctx, loaded, tx, action)
         with ctx.stores.unit_of_work() as uow:
@@ -297,7 +304,14 @@ def _decoy(ctx: Context, loaded: Loaded, tx: Tx, action: Action) -> Call:
     if action is Action.RECOVERY_VERIFY:
         store.release(loaded)
         raise ApiError("E0000068", causes=[factor_verification.PASSCODE_MISMATCH])
-    if action is not Action.READ:
+    if action is Action.RECOVERY_RESEND:  # a real resend extends the transaction
+        ttl = ctx.settings.state_token_ttl
+        tx.expires_at = okta_timestamp(ctx.clock() + timedelta(seconds=ttl))
+        try:
+            store.save(loaded, tx.to_doc(), ttl)
+        except Conflict as exc:
+            raise InvalidToken() from exc
+    elif action is not Action.READ:
         store.release(loaded)
     raise _Answered(
         View(
@@ -312,11 +326,15 @@ def _decoy(ctx: Context, loaded: Loaded, tx: Tx, action: Action) -> Call:
 
 
 def _run(
-    ctx: Context, state_token: Any, action: Action, act: Callable[[Call], View | None]
+    ctx: Context,
+    state_token: Any,
+    action: Action,
+    act: Callable[[Call], View | None],
+    precheck: Callable[[Tx], None] | None = None,
 ) -> View:
     """Open the transaction, apply ``act(call)``, advance and save it."""
     try:
-        call = _open(ctx, state_token, action)
+        call = _open(ctx, state_token, action, precheck)
     except _Answered as answered:
         return answered.view
     try:
@@ -950,11 +968,15 @@ def start_recovery(ctx: Context, body: dict[str, Any], recovery_type: RecoveryTy
         raise ValidationFailed("recoveryRequest", ["factorType: must be one of SMS, CALL or EMAIL"])
     relay_state = _string(body, "relayState", required=False)
     assert username is not None
+    channel = RECOVERY_CHANNELS[factor_type]
+    # Before anybody is looked up, so every username string gets the same 429.
+    # (Aliases of one user, login and short name, are two strings: the send
+    # throttle of the factor behind them is then hit, and not shown.)
+    factor_verification.claim_recovery_send(ctx, channel, "username:" + username.strip().lower())
     with ctx.stores.unit_of_work() as uow:
         user = uow.users.by_login(username) or uow.users.by_shortname(username)
         policy = effective_for(ctx, uow, user) if user is not None else None
         user_factors = uow.factors.for_user(user.id) if user is not None else []
-    channel = RECOVERY_CHANNELS[factor_type]
     eligible = (
         user is not None
         and policy is not None
@@ -974,7 +996,7 @@ def start_recovery(ctx: Context, body: dict[str, Any], recovery_type: RecoveryTy
             recovery_factor_type=factor_type,
         )
     if factor is not None:
-        factor_verification.send_code(ctx, factor)
+        factor_verification.send_recovery_code(ctx, factor)
     ttl = ctx.settings.state_token_ttl
     expires = ctx.clock() + timedelta(seconds=ttl)
     tx = Tx(
@@ -988,6 +1010,8 @@ def start_recovery(ctx: Context, body: dict[str, Any], recovery_type: RecoveryTy
         prior_factor_ids=[f.id for f in user_factors if f.active],
     )
     token = ctx.stores.transactions.create(tx.to_doc(), ttl)
+    # A resend right away waits as a second send would, for a decoy too.
+    factor_verification.claim_recovery_send(ctx, channel, _resend_subject(token))
     return View(
         Status.RECOVERY_CHALLENGE,
         state_token=token,
@@ -1047,12 +1071,30 @@ def _send_unlock_email(ctx: Context, user: User, ttl: int) -> None:
     tokens.issue(UNLOCK_TOKEN, user.id, ttl, token)
 
 
+def _resend_subject(state_token: str) -> str:
+    return "transaction:" + state_token
+
+
+def _recovery_factor_id(tx: Tx, factor_type: str) -> str:
+    """The recovery factor of a real transaction, for the type in the path."""
+    if factor_type.upper() != tx.recovery_factor_type or tx.recovery_factor_id is None:
+        raise ApiError("E0000079")
+    return tx.recovery_factor_id
+
+
 def recovery_verify(ctx: Context, state_token: Any, factor_type: str, body: dict[str, Any]) -> View:
+    def precheck(tx: Tx) -> None:
+        if factor_type.upper() != tx.recovery_factor_type:
+            raise ApiError("E0000079")
+        _required(body, "passCode")
+
     def act(call: Call) -> None:
         tx = call.tx
-        if factor_type.upper() != tx.recovery_factor_type or tx.recovery_factor_id is None:
-            raise ApiError("E0000079")
-        factor = _factor_of(call, tx.recovery_factor_id)
+        factor = _factor_of(call, _recovery_factor_id(tx, factor_type))
+        # A wrong code does not count towards lockout here: a decoy cannot count
+        # it, and locking (E0000069) would tell who is real. The code itself
+        # dies after OTP_MAX_ATTEMPTS tries, and sends are throttled.
+        call.counts_failures = False
         _check_factor(ctx, call, factor, _required(body, "passCode"))
         tx.progress.recovery_verified = True
         # The code went to an active phone factor the user had: it proves that
@@ -1060,17 +1102,21 @@ def recovery_verify(ctx: Context, state_token: Any, factor_type: str, body: dict
         if factor in _prior_factors(tx, call.factors):
             _mark_verified(ctx, call, factor)
 
-    return _run(ctx, state_token, Action.RECOVERY_VERIFY, act)
+    return _run(ctx, state_token, Action.RECOVERY_VERIFY, act, precheck)
 
 
 def recovery_resend(ctx: Context, state_token: Any, factor_type: str) -> View:
-    def act(call: Call) -> None:
-        tx = call.tx
-        if factor_type.upper() != tx.recovery_factor_type or tx.recovery_factor_id is None:
+    def precheck(tx: Tx) -> None:
+        if factor_type.upper() != tx.recovery_factor_type:
             raise ApiError("E0000079")
-        factor_verification.send_code(ctx, _factor_of(call, tx.recovery_factor_id))
+        channel = RECOVERY_CHANNELS[str(tx.recovery_factor_type)]
+        factor_verification.claim_recovery_send(ctx, channel, _resend_subject(str(state_token)))
 
-    return _run(ctx, state_token, Action.RECOVERY_RESEND, act)
+    def act(call: Call) -> None:
+        factor_id = _recovery_factor_id(call.tx, factor_type)
+        factor_verification.send_recovery_code(ctx, _factor_of(call, factor_id))
+
+    return _run(ctx, state_token, Action.RECOVERY_RESEND, act, precheck)
 
 
 def recovery_token(ctx: Context, body: dict[str, Any]) -> View:
