@@ -9,10 +9,14 @@ only if the transaction advances, and the transaction advances only if the
 code was good) and staged writes (the
 ``sessionToken``, the lockout reset, a remembered device), all applied by
 that one script or not at all. Two concurrent calls on one transaction
-therefore cannot both advance it, and nothing is half-applied.
+therefore cannot both advance it, and nothing is half-applied. A call that
+carries a guess (a code or answer) also takes its user's failed-attempt
+slot in the lease script (:class:`FailedAttempts`), before anything is
+judged, at no extra round trip.
 
 The save script touches keys outside the transaction's hash tag (the
-factor's, the session token's), so it needs one Redis primary (standalone or
+factor's, the session token's), and the lease script the user's attempt
+counter, so they need one Redis primary (standalone or
 under Sentinel), not a Redis Cluster.
 """
 
