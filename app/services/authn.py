@@ -227,6 +227,10 @@ class Call:
     pending: factor_verification.Pending | None = None
     #: Whether a refused check counts towards lockout (not for an activation).
     counts_failures: bool = True
+    #: The failed-attempt slot a guessing call took with the lease (None: no guess).
+    slot: int | None = None
+    #: Whether the guess was judged; a slot whose call judged nothing is given back.
+    judged: bool = False
 
 
 def _expired(ctx: Context, tx: Tx) -> bool:
@@ -254,12 +258,21 @@ def _open(
     state_token: str | None,
     action: Action,
     precheck: Callable[[Tx], None] | None = None,
+    guess: bool = False,
 ) -> Call:
+    """Load (and lease) the transaction and read its user fresh. A ``guess``
+    (a code or answer to judge) counts its attempt with the lease, before the
+    user is read: see :func:`_admit`. ``precheck``: refusals that a decoy must
+    give exactly as a real transaction does."""
     if not state_token or not isinstance(state_token, str):
         raise InvalidToken()
     store = ctx.stores.transactions
     try:
-        loaded = store.load(state_token) if action is Action.READ else store.lease(state_token)
+        loaded = (
+            store.load(state_token)
+            if action is Action.READ
+            else store.lease(state_token, take_slot=guess)
+        )
     except Busy as exc:
         raise ApiError(
             "E0000079",
@@ -283,12 +296,16 @@ def _open(
     except BaseException:
         if action is not Action.READ:
             store.release(loaded)
+        _give_back(ctx, loaded.doc.get("user_id"), loaded.slot)
         raise
-    return Call(loaded if action is not Action.READ else None, tx, user, policy, user_factors)
+    call = Call(loaded if action is not Action.READ else None, tx, user, policy, user_factors)
+    call.slot = loaded.slot
+    return _admit(ctx, call, state_token, action)
 
 
 class _Answered(Exception):
-    """A decoy transaction answered the call without a user behind it."""
+    """The call was answered before its action ran: a decoy transaction (no
+    user behind it), or a transaction its user's lock has ended."""
 
     def __init__(self, view: View) -> None:
         self.view = view
@@ -331,10 +348,13 @@ def _run(
     action: Action,
     act: Callable[[Call], View | None],
     precheck: Callable[[Tx], None] | None = None,
+    *,
+    guess: bool = False,
 ) -> View:
-    """Open the transaction, apply ``act(call)``, advance and save it."""
+    """Open the transaction, apply ``act(call)``, advance and save it.
+    ``guess``: the call carries a code or answer, so it counts as an attempt."""
     try:
-        call = _open(ctx, state_token, action, precheck)
+        call = _open(ctx, state_token, action, precheck, guess)
     except _Answered as answered:
         return answered.view
     try:
@@ -345,6 +365,9 @@ def _run(
         if call.loaded is not None:  # a no-op once the save dropped the lease
             ctx.stores.transactions.release(call.loaded)
         raise
+    finally:
+        if not call.judged:  # a send, a bad request: no attempt was made
+            _give_back(ctx, call.user.id, call.slot)
 
 
 def _advance(ctx: Context, call: Call) -> View:
@@ -573,13 +596,14 @@ def primary(ctx: Context, body: dict[str, Any], sid: str | None = None) -> View:
     if user.status == UserStatus.LOCKED_OUT and _auto_unlock_due(user, lockout, now):
         _unlock(ctx, user.id)
         user.status = UserStatus.ACTIVE
+    slot = _take_password_slot(ctx, user, policy, password)
+    if isinstance(slot, View):  # refused before the password was judged
+        return slot
     hash_before = user.password_hash
     if not credentials.verify_password(ctx, user, password):
-        return _password_failed(ctx, user, policy)
-    if user.status == UserStatus.LOCKED_OUT:  # right password, still locked
-        return _locked_out(policy)
-    if not policy.sign_on.access_allowed:  # a sign-on rule denies this user
-        raise _authentication_failed()
+        return _password_failed(ctx, user, policy, slot)
+    if not policy.sign_on.access_allowed:  # a sign-on rule denies this user: as a wrong
+        return _password_failed(ctx, user, policy, slot)  # password, to the lockout too
     if user.password_hash != hash_before:  # an imported or weaker hash, upgraded
         with ctx.stores.unit_of_work() as uow:
             fresh = uow.users.get(user.id)
@@ -645,28 +669,83 @@ def _unlock(ctx: Context, user_id: str) -> None:
     ctx.stores.failed_attempts.clear(user_id)
 
 
-def _record_failure(ctx: Context, user_id: str, policy: EffectivePolicy) -> bool:
-    """Count one failed attempt; True if it locked the user out."""
+def _take_password_slot(
+    ctx: Context, user: User, policy: EffectivePolicy, password: str
+) -> int | View | None:
+    """Count this password attempt before it is judged; or refuse it unjudged,
+    answering as for a locked user (:func:`_locked_out`), when the user is
+    locked or the attempt's slot is beyond ``maxAttempts``.
+
+    The user is read again once the slot is taken, so a lock committed
+    before (by the attempt in the last slot, which cleared the counter
+    after locking) is seen. A refused attempt still pays for one hash: the
+    time taken does not tell it apart. None: lockout is off, nothing counted."""
     maximum = policy.password.lockout.max_attempts
-    failures = ctx.stores.failed_attempts.record_failure(user_id)
-    if not maximum or failures < maximum:
-        return False
+    if user.status == UserStatus.LOCKED_OUT:
+        _burn_hash(ctx, password)
+        return _locked_out(policy)
+    if not maximum:
+        return None
+    slot = ctx.stores.failed_attempts.take_slot(user.id)
+    if slot > maximum:
+        _beyond_limit(ctx, user.id)
+    elif _now_locked(ctx, user.id):
+        _give_back(ctx, user.id, slot)
+    else:
+        return slot
+    _burn_hash(ctx, password)
+    return _locked_out(policy)
+
+
+def _now_locked(ctx: Context, user_id: str) -> bool:
     with ctx.stores.unit_of_work() as uow:
         user = uow.users.get(user_id)
-        if user is None or user.status == UserStatus.LOCKED_OUT:
-            return user is not None
-        if user.status in (UserStatus.ACTIVE, UserStatus.PASSWORD_EXPIRED):
-            user.set_status(UserStatus.LOCKED_OUT, ctx.clock())
-            uow.users.save(user)
-    # The lock is the state now: whoever unlocks (admin, auto-unlock, self-service)
-    # starts the next count from zero.
-    ctx.stores.failed_attempts.clear(user_id)
-    log.warning("user %s locked out after %d failed attempts", user_id, failures)
+    return user is not None and user.status == UserStatus.LOCKED_OUT
+
+
+def _lock(ctx: Context, user_id: str) -> bool:
+    """Lock the user out if it can be; True if this call did."""
+    with ctx.stores.unit_of_work() as uow:
+        user = uow.users.get(user_id)
+        if user is None or user.status not in (UserStatus.ACTIVE, UserStatus.PASSWORD_EXPIRED):
+            return False
+        user.set_status(UserStatus.LOCKED_OUT, ctx.clock())
+        uow.users.save(user)
     return True
 
 
-def _password_failed(ctx: Context, user: User, policy: EffectivePolicy) -> View:
-    locked = user.status == UserStatus.LOCKED_OUT or _record_failure(ctx, user.id, policy)
+def _attempt_failed(ctx: Context, user_id: str, policy: EffectivePolicy, slot: int | None) -> bool:
+    """A judged attempt failed. It is counted already (its slot); the one in
+    the last slot locks the user. True if the user is locked out now."""
+    maximum = policy.password.lockout.max_attempts
+    if not maximum or slot is None or slot < maximum:
+        return False
+    _lock(ctx, user_id)
+    # The lock is the state now: the slots of this round are spent, and
+    # whoever unlocks (admin, auto-unlock, self-service) starts from zero.
+    ctx.stores.failed_attempts.clear(user_id)
+    log.warning("user %s locked out after %d failed attempts", user_id, slot)
+    return True
+
+
+def _beyond_limit(ctx: Context, user_id: str) -> None:
+    """An attempt whose slot is past ``maxAttempts``: judged nothing. The
+    attempt in the last slot locks the user when it fails; if it did not
+    (it passed, or its worker died), more than ``maxAttempts`` attempts came
+    at once: lock now."""
+    if _lock(ctx, user_id):
+        ctx.stores.failed_attempts.clear(user_id)
+        log.warning("user %s locked out: attempts beyond maxAttempts", user_id)
+
+
+def _give_back(ctx: Context, user_id: str | None, slot: int | None) -> None:
+    """Undo the count of an attempt that judged nothing."""
+    if user_id is not None and slot is not None:
+        ctx.stores.failed_attempts.give_back(user_id)
+
+
+def _password_failed(ctx: Context, user: User, policy: EffectivePolicy, slot: int | None) -> View:
+    locked = _attempt_failed(ctx, user.id, policy, slot)
     if locked and policy.password.lockout.show_lockout_failures:
         return _locked_out(policy)
     raise _authentication_failed()
@@ -676,6 +755,48 @@ def _locked_out(policy: EffectivePolicy) -> View:
     if not policy.password.lockout.show_lockout_failures:
         raise _authentication_failed()
     return View(Status.LOCKED_OUT, policy=policy)
+
+
+def _dead(policy: EffectivePolicy) -> View:
+    """The answer on a sign-in transaction whose user is locked out: the
+    LOCKED_OUT answer (no stateToken) when the policy shows lockouts, else the
+    401 E0000011 of any ended transaction. The same whatever the call sent."""
+    if not policy.password.lockout.show_lockout_failures:
+        raise InvalidToken()
+    return View(Status.LOCKED_OUT, policy=policy)
+
+
+#: A guess refused for its slot in a recovery: the answer of the guess that
+#: used up the last slot (the transaction ends either way).
+_EXHAUSTED = {Action.RECOVERY_ANSWER: "E0000087"}
+
+
+def _admit(ctx: Context, call: Call, state_token: str, action: Action) -> Call:
+    """Refuse, unjudged, a call on a sign-in transaction whose user is locked
+    out (the transaction ends: a lock kills the transactions opened before
+    it), and a guess whose slot is beyond ``maxAttempts``. Recovery
+    transactions (unlock, forgot password) live on for a locked user."""
+    recovering = call.tx.progress.recovery_type is not None
+    maximum = call.policy.password.lockout.max_attempts
+    if not recovering and call.user.status == UserStatus.LOCKED_OUT:
+        _give_back(ctx, call.user.id, call.slot)
+    elif call.slot is not None and maximum and call.slot > maximum:
+        _beyond_limit(ctx, call.user.id)
+    else:
+        return call
+    _end(ctx, call.loaded, state_token)
+    if recovering:
+        raise ApiError(_EXHAUSTED.get(action, "E0000069"))
+    raise _Answered(_dead(call.policy))
+
+
+def _end(ctx: Context, loaded: Loaded | None, state_token: str) -> None:
+    """End the transaction, leased by this call or (a read) leased now."""
+    store = ctx.stores.transactions
+    with contextlib.suppress(Busy):  # the call holding it will find the lock too
+        loaded = loaded or store.lease(state_token)
+        if loaded is not None:
+            _finish_quietly(ctx, loaded)
 
 
 # ---- actions on a transaction ---------------------------------------------------------------
@@ -790,7 +911,10 @@ def _mark_verified(ctx: Context, call: Call, factor: Factor) -> None:
 
 def _check_factor(ctx: Context, call: Call, factor: Factor, value: str) -> None:
     """The factor's check as far as it goes without Redis; the rest (a TOTP
-    step used once, a delivered code used once) runs inside the save."""
+    step used once, a delivered code used once) runs inside the save. The
+    attempt was counted with the lease (``call.slot``); a pass resets the
+    count together with the save."""
+    call.judged = True
     try:
         call.pending = factor_verification.prepare(ctx, factor, value)
     except ApiError as exc:
@@ -799,8 +923,11 @@ def _check_factor(ctx: Context, call: Call, factor: Factor, value: str) -> None:
 
 
 def _factor_failed(ctx: Context, call: Call, exc: ApiError) -> NoReturn:
-    """A wrong code or answer counts towards lockout; at the limit the transaction ends."""
-    if exc.code in ("E0000068", "E0000082") and _record_failure(ctx, call.user.id, call.policy):
+    """A wrong code or answer stays counted; the one in the last slot locks
+    the user and ends the transaction (403 E0000069)."""
+    if exc.code in ("E0000068", "E0000082") and _attempt_failed(
+        ctx, call.user.id, call.policy, call.slot
+    ):
         if call.loaded is not None:  # locked out: the transaction ends here
             _finish_quietly(ctx, call.loaded)
         raise ApiError("E0000069") from exc
@@ -836,7 +963,8 @@ def verify_factor(
             _check_factor(ctx, call, factor, _required(body, "passCode"))
         _mark_verified(ctx, call, factor)
 
-    return _run(ctx, state_token, Action.VERIFY_FACTOR, act)
+    guess = bool(body.get("passCode") or body.get("answer"))
+    return _run(ctx, state_token, Action.VERIFY_FACTOR, act, guess=guess)
 
 
 def resend_challenge(ctx: Context, state_token: Any, factor_id: str) -> View:
@@ -1165,13 +1293,16 @@ def _begin_recovery(ctx: Context, tx: Tx) -> View:
 def recovery_answer(ctx: Context, state_token: Any, body: dict[str, Any]) -> View:
     def act(call: Call) -> None:
         answer = _required(body, "answer")
+        call.judged = True
         if not credentials.verify_recovery_answer(ctx, call.user, answer):
-            if _record_failure(ctx, call.user.id, call.policy) and call.loaded is not None:
+            locked = _attempt_failed(ctx, call.user.id, call.policy, call.slot)
+            if locked and call.loaded is not None:
                 _finish_quietly(ctx, call.loaded)
             raise ApiError("E0000087")
         call.tx.progress.recovery_answered = True
+        call.also.append(ctx.stores.failed_attempts.staged_clear(call.user.id))
 
-    return _run(ctx, state_token, Action.RECOVERY_ANSWER, act)
+    return _run(ctx, state_token, Action.RECOVERY_ANSWER, act, guess=True)
 
 
 def reset_password(ctx: Context, state_token: Any, body: dict[str, Any]) -> View:

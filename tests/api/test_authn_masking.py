@@ -123,12 +123,20 @@ def test_mfa_required_and_each_challenge_are_masked(
 
 
 def test_mfa_enroll_lists_active_factors_without_their_details(
-    anonymous: Any, enrolled: dict[str, Any], policy: Policy
+    anonymous: Any, enrolled: dict[str, Any], policy: Policy, outbox: Any
 ) -> None:
     table = dict.fromkeys(policy.value.enrollment, Enrollment.OPTIONAL)
     table["google_otp"] = Enrollment.REQUIRED
     policy.set(enrollment=table)
     body = assert_masked(sign_in(anonymous))
+    assert body["status"] == "MFA_REQUIRED"  # a factor the user has comes first
+    token, fid = body["stateToken"], enrolled["email"]["id"]
+    assert_masked(authn(anonymous, f"/factors/{fid}/verify", stateToken=token))
+    code = re.search(r"\b(\d{6})\b", outbox.messages(to=EMAIL)[0].body)
+    assert code
+    body = assert_masked(
+        authn(anonymous, f"/factors/{fid}/verify", stateToken=token, passCode=code.group(1))
+    )
     assert body["status"] == "MFA_ENROLL"
     active = [f for f in body["_embedded"]["factors"] if f["status"] == "ACTIVE"]
     assert {f["factorType"] for f in active} == {"sms", "call", "email"}
