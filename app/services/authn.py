@@ -463,6 +463,7 @@ def _success(ctx: Context, call: Call) -> View:
     ttl = ctx.settings.session_token_ttl
     token, write = ctx.stores.session_tokens.staged(grant, ttl)  # Redis expires it too
     call.also.append(write)
+    call.also.append(ctx.stores.failed_attempts.staged_clear(user.id))  # a full sign-in
     if tx.remember_device and tx.device_token and tx.progress.mfa_verified:
         lifetime = call.policy.sign_on.factor_lifetime_minutes * 60
         call.also.append(ctx.stores.devices.remember(user.id, tx.device_token, lifetime))
@@ -624,7 +625,11 @@ def primary(ctx: Context, body: dict[str, Any], sid: str | None = None) -> View:
         password_verified_at=okta_timestamp(now),
         mfa_waived=_mfa_waived(ctx, user, policy, device, sid),
     )
-    return _begin(ctx, tx, [ctx.stores.failed_attempts.staged_clear(user.id)], policy)
+    # A right password gives back its own slot; it does not reset the count:
+    # whoever knows the password could otherwise sign in again between factor
+    # guesses and guess codes for ever. SUCCESS resets it (_success).
+    also = [ctx.stores.failed_attempts.staged_give_back(user.id)] if slot is not None else []
+    return _begin(ctx, tx, also, policy)
 
 
 def _begin(

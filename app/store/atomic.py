@@ -64,21 +64,38 @@ class Check:
         return cls("use_code", key, (candidate_digest, str(max_attempts), repr(now)))
 
 
+#: Lua: take one off a counter, never below zero (an attempt that turned out
+#: not to be a failure gives its slot back).
+GIVE_BACK = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then redis.call('DECR', KEYS[1]) end
+return 1
+"""
+
+
 @dataclass(frozen=True)
 class Write:
-    """``SET key value [EX ttl]`` or, with no value, ``DEL key``."""
+    """``SET key value [EX ttl]``, or with no value ``DEL key``, or (``give_back``)
+    one off a counter, never below zero."""
 
     key: str
     value: str | None = None
     ttl_seconds: int = 0
+    give_back: bool = False
 
     @classmethod
     def delete(cls, key: str) -> Write:
         return cls(key)
 
+    @classmethod
+    def decrement(cls, key: str) -> Write:
+        return cls(key, give_back=True)
+
     def apply(self, pipe: Any) -> None:
         """Queue this write on a pipeline (or send it on a client)."""
-        if self.value is None:
+        if self.give_back:
+            pipe.eval(GIVE_BACK, 1, self.key)
+        elif self.value is None:
             pipe.delete(self.key)
         elif self.ttl_seconds:
             pipe.set(self.key, self.value, ex=self.ttl_seconds)
@@ -87,6 +104,8 @@ class Write:
 
     def argv(self) -> list[str]:
         """Its arguments to the save script (the key travels in KEYS)."""
+        if self.give_back:
+            return ["DECR", "", "0"]
         if self.value is None:
             return ["DEL", "", "0"]
         return ["SET", self.value, str(self.ttl_seconds)]

@@ -30,7 +30,7 @@ from typing import Any
 
 import redis
 
-from app.store.atomic import LIBRARY, Check, Write
+from app.store.atomic import GIVE_BACK, LIBRARY, Check, Write
 
 # KEYS: the transaction, its lease. ARGV: lease nonce, lease ms, and the
 # failed-attempt counter's key prefix ("" for a call that guesses nothing).
@@ -72,6 +72,8 @@ else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
 for i = first, #KEYS do
   local at = 8 + (i - first) * 3
   if ARGV[at] == 'DEL' then redis.call('DEL', KEYS[i])
+  elseif ARGV[at] == 'DECR' then
+    if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
   elseif ARGV[at + 2] == '0' then redis.call('SET', KEYS[i], ARGV[at + 1])
   else redis.call('SET', KEYS[i], ARGV[at + 1], 'EX', ARGV[at + 2]) end
 end
@@ -280,11 +282,6 @@ class RememberedDevices:
 
 # KEYS: the counter. Undo one INCR, never below zero (a lock or a success
 # may have reset the counter since).
-_GIVE_BACK = """
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n > 0 then redis.call('DECR', KEYS[1]) end
-return 1
-"""
 
 
 class FailedAttempts:
@@ -294,15 +291,18 @@ class FailedAttempts:
     An attempt first takes a slot (``INCR``: the count including itself); a
     slot beyond the policy's ``maxAttempts`` is refused unjudged, so however
     many attempts arrive at once, on however many hosts, at most
-    ``maxAttempts`` are judged before the user is locked. A success deletes
-    the counter; an attempt that ended up judging nothing gives its slot back.
+    ``maxAttempts`` are judged before the user is locked. A proven factor or
+    answer, or a sign-in that reaches SUCCESS, deletes the counter; a right
+    password only gives its own slot back (else a password holder could reset
+    the count between factor guesses); an attempt that ended up judging
+    nothing gives its slot back too.
     """
 
     PREFIX = "lockout:"
 
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
-        self._give_back = client.register_script(_GIVE_BACK)
+        self._give_back = client.register_script(GIVE_BACK)
 
     @classmethod
     def _key(cls, user_id: str) -> str:
@@ -324,6 +324,10 @@ class FailedAttempts:
 
     def staged_clear(self, user_id: str) -> Write:
         return Write.delete(self._key(user_id))
+
+    def staged_give_back(self, user_id: str) -> Write:
+        """:meth:`give_back`, to ride with another write."""
+        return Write.decrement(self._key(user_id))
 
 
 def _dump(doc: dict[str, Any]) -> str:

@@ -259,10 +259,9 @@ def test_success_resets_the_count(
     sign_in(anonymous, password=WRONG)
     assert _count(ctx, user) == 1
     token = sign_in(anonymous).get_json()["stateToken"]
-    assert _count(ctx, user) == 0
+    assert _count(ctx, user) == 1  # a right password gives back only its own slot
     path = f"/api/v1/authn/factors/{factor['id']}/verify"
-    for _ in range(2):
-        anonymous.post(path, json={"stateToken": token, "passCode": "000000"})
+    anonymous.post(path, json={"stateToken": token, "passCode": "000000"})
     assert _count(ctx, user) == 2
     right = pyotp.TOTP(factor["secret"]).at(clock())
     r = anonymous.post(path, json={"stateToken": token, "passCode": right})
@@ -317,3 +316,33 @@ def test_a_call_that_judges_nothing_counts_nothing(
     wrong = anonymous.post(path, json={"stateToken": token, "passCode": "000000"})
     assert wrong.status_code == 403
     assert _count(ctx, user) == 1
+
+
+def test_signing_in_again_does_not_reset_the_count_of_wrong_codes(
+    anonymous: Any, api: Any, make_user: Any, policy: Policy, outbox: Any, clock: Any, ctx: Any
+) -> None:
+    """The abuse case: someone who knows the password guesses TOTP codes and
+    signs in afresh before each lock would fall. The right password gives back
+    only its own slot; the count resets at SUCCESS (or a proven factor)."""
+    user, factor = _totp_user(api, make_user, outbox, clock)
+    _lockout(policy, show=False, mfa=True)
+    for _ in range(2):  # 2 wrong codes of 3, on two successive sign-ins
+        token = sign_in(anonymous).get_json()["stateToken"]
+        r = authn(anonymous, f"/factors/{factor['id']}/verify", stateToken=token, passCode="000000")
+        assert r.status_code == 403 and r.get_json()["errorCode"] == "E0000068"
+    assert ctx.stores.failed_attempts.count(user["id"]) == 2
+    token = sign_in(anonymous).get_json()["stateToken"]
+    r = authn(anonymous, f"/factors/{factor['id']}/verify", stateToken=token, passCode="000000")
+    assert r.status_code == 403 and r.get_json()["errorCode"] == "E0000069"
+    assert api.get(f"/api/v1/users/{user['id']}").get_json()["status"] == "LOCKED_OUT"
+
+
+def test_a_full_sign_in_resets_the_count(
+    anonymous: Any, api: Any, make_user: Any, policy: Policy, outbox: Any, clock: Any, ctx: Any
+) -> None:
+    user, _ = _totp_user(api, make_user, outbox, clock)
+    _lockout(policy, show=False)
+    assert sign_in(anonymous, password=WRONG).status_code == 401
+    assert ctx.stores.failed_attempts.count(user["id"]) == 1
+    assert sign_in(anonymous).get_json()["status"] == "SUCCESS"
+    assert ctx.stores.failed_attempts.count(user["id"]) == 0
