@@ -205,9 +205,13 @@ def outbox(limit: int) -> None:
     from app import OUTBOX_FILE
     from app.delivery import Outbox
 
-    found = Outbox.read_log(_ctx().settings.instance_path / OUTBOX_FILE, limit)
+    ctx = _ctx()
+    found = Outbox.read_log(ctx.settings.instance_path / OUTBOX_FILE, limit, ctx.clock())
     if not found:
-        click.echo("the outbox is empty (messages go to Twilio/SMTP when those are configured)")
+        click.echo(
+            "the outbox is empty (messages are kept until their code or link expires; "
+            "they go to Twilio/SMTP when those are configured)"
+        )
     for message in found:
         click.echo(f"--- {message.channel} to {message.to}: {message.subject}")
         click.echo(message.body)
