@@ -47,6 +47,7 @@ def create_app(
     )
     if delivery is None:
         outbox = Outbox(redis_client, settings.instance_path / OUTBOX_FILE, clock=clock)
+        outbox.prune_log()  # codes that expired while the server was down
         delivery = build_delivery(settings, outbox)
     app.extensions[api.runtime.EXTENSION] = Context(
         settings=settings,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -61,18 +63,31 @@ def migrate() -> None:
     click.echo(f"database at {migrations.current(_ctx().stores.database)}")
 
 
+def _is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
 @click.command("bootstrap")
 def bootstrap() -> None:
-    """First start only: create an admin API token, print it, save it to instance/admin-token."""
+    """First start only: create an admin API token and save it to instance/admin-token.
+
+    The token is printed only when stdout is a terminal: under a process
+    manager or CI, stdout goes to a log, and a log must not hold a credential.
+    Otherwise only the file's path is printed.
+    """
     token = api_tokens.bootstrap_admin_token(_ctx())
     if token is None:
         return
     path = _ctx().settings.instance_path / api_tokens.ADMIN_TOKEN_FILE
     click.echo("")
-    click.echo("  First start: an admin API token was created. It is shown only this once")
-    click.echo(f"  (also saved, mode 0600, to {path}):")
-    click.echo("")
-    click.echo(f"    Authorization: SSWS {token}")
+    if _is_terminal():
+        click.echo("  First start: an admin API token was created. It is shown only this once")
+        click.echo(f"  (also saved, mode 0600, to {path}):")
+        click.echo("")
+        click.echo(f"    Authorization: SSWS {token}")
+    else:
+        click.echo("  First start: an admin API token was created and saved, mode 0600, to")
+        click.echo(f"  {path} (it is not printed: this output is not a terminal).")
     click.echo("")
 
 
@@ -205,9 +220,13 @@ def outbox(limit: int) -> None:
     from app import OUTBOX_FILE
     from app.delivery import Outbox
 
-    found = Outbox.read_log(_ctx().settings.instance_path / OUTBOX_FILE, limit)
+    ctx = _ctx()
+    found = Outbox.read_log(ctx.settings.instance_path / OUTBOX_FILE, limit, ctx.clock())
     if not found:
-        click.echo("the outbox is empty (messages go to Twilio/SMTP when those are configured)")
+        click.echo(
+            "the outbox is empty (messages are kept until their code or link expires; "
+            "they go to Twilio/SMTP when those are configured)"
+        )
     for message in found:
         click.echo(f"--- {message.channel} to {message.to}: {message.subject}")
         click.echo(message.body)

@@ -138,6 +138,13 @@ class Settings:
     rate_limit_authn: str = "300 per minute"
     # Proxies in front of the server that append to X-Forwarded-For (0: none).
     trusted_proxy_count: int = 0
+    # Input limits, enforced where a request enters (app/api); see docs/configuration.md
+    # for where each default comes from.
+    request_body_max_bytes: int = 1024 * 1024  # larger bodies: 413, before parsing
+    relay_state_max_length: int = 2048  # Okta's documented MaxLength of relayState
+    password_max_length: int = 256  # Okta sets none (it keeps 72 characters): a sanity cap
+    # Strict-Transport-Security max-age, sent only when BASE_URL is https (0: never).
+    hsts_max_age: int = 365 * 24 * 3600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -169,6 +176,11 @@ class Settings:
 
     def __post_init__(self) -> None:
         _check_cookie_name(self.session_cookie_name, self.base_url)
+        for name in ("request_body_max_bytes", "relay_state_max_length", "password_max_length"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name.upper()} must be at least 1, got {getattr(self, name)}")
+        if self.hsts_max_age < 0:
+            raise ValueError(f"HSTS_MAX_AGE must be 0 or more, got {self.hsts_max_age}")
 
     @property
     def issuer(self) -> str:

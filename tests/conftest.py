@@ -115,7 +115,7 @@ def ctx(app: Flask) -> Any:
 
 @pytest.fixture
 def outbox(ctx: Any) -> Outbox:
-    return Outbox(ctx.stores.redis)
+    return Outbox(ctx.stores.redis, clock=ctx.clock)
 
 
 @pytest.fixture

@@ -16,7 +16,9 @@ from app.api import (
     login,
     policies,
     rate_limits,
+    request_limits,
     runtime,
+    security_headers,
     sessions,
     signin,
     trusted_origins,
@@ -35,6 +37,8 @@ class PortcullisApi(Api):
 def register(app: Flask) -> Api:
     ctx: Context = app.extensions[runtime.EXTENSION]
     rate_limits.register(app, ctx.settings, ctx.stores)  # before any other request hook
+    request_limits.register(app, ctx.settings)  # before anything reads a body
+    security_headers.register(app, ctx.settings)
     api = PortcullisApi(
         app,
         spec_kwargs={

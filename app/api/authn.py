@@ -69,8 +69,8 @@ NO_USER = frozenset({Status.UNAUTHENTICATED, Status.LOCKED_OUT, Status.RECOVERY_
 
 class AuthnPrimarySchema(schemas.Lenient):
     username = fields.String()
-    password = fields.String()
-    relayState = fields.String(allow_none=True)
+    password = schemas.password_field()
+    relayState = schemas.relay_state_field()
     options = fields.Dict(
         metadata={"description": "multiOptionalFactorEnroll, warnBeforePasswordExpired"}
     )
@@ -106,12 +106,12 @@ class AuthnRememberQuery(schemas.Lenient):
 
 
 class AuthnChangePasswordSchema(AuthnStateTokenSchema):
-    oldPassword = fields.String(required=True)
-    newPassword = fields.String(required=True)
+    oldPassword = schemas.password_field(required=True)
+    newPassword = schemas.password_field(required=True)
 
 
 class AuthnResetPasswordSchema(AuthnStateTokenSchema):
-    newPassword = fields.String(required=True)
+    newPassword = schemas.password_field(required=True)
 
 
 class AuthnAnswerSchema(AuthnStateTokenSchema):
@@ -121,12 +121,12 @@ class AuthnAnswerSchema(AuthnStateTokenSchema):
 class AuthnRecoverySchema(schemas.Lenient):
     username = fields.String(required=True)
     factorType = fields.String(required=True, metadata={"description": "SMS, CALL or EMAIL"})
-    relayState = fields.String(allow_none=True)
+    relayState = schemas.relay_state_field()
 
 
 class AuthnRecoveryTokenSchema(schemas.Lenient):
     recoveryToken = fields.String(required=True)
-    relayState = fields.String(allow_none=True)
+    relayState = schemas.relay_state_field()
 
 
 class AuthnTransactionSchema(schemas.Lenient):

@@ -57,6 +57,10 @@ class MessageSchema(schemas.Lenient):
     sent_at = fields.String(
         data_key="sentAt", metadata={"description": "when the outbox kept it (UTC)"}
     )
+    expires_at = fields.String(
+        data_key="expiresAt",
+        metadata={"description": "when the code or link it carries expires; then it is gone"},
+    )
 
 
 @blp.route("", methods=["GET"])
@@ -64,6 +68,8 @@ class MessageSchema(schemas.Lenient):
 @blp.response(200, MessageSchema(many=True))
 def read_outbox(query: dict[str, Any]) -> list[dict[str, Any]]:
     """The newest messages first (SMS, voice-call scripts, e-mails), at most ``limit``
-    (1 to 1000, default 20), only those to ``to`` when given."""
-    outbox = Outbox(context().stores.redis)
+    (1 to 1000, default 20), only those to ``to`` when given. A message is listed
+    only until the code or link it carries expires."""
+    ctx = context()
+    outbox = Outbox(ctx.stores.redis, clock=ctx.clock)
     return [asdict(m) for m in outbox.messages(to=query.get("to"))[: query["limit"]]]

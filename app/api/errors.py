@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from app.domain import ids
@@ -57,6 +57,8 @@ def workos_response(error: WorkosError) -> Response:
 
 
 def _as_workos(error: ApiError) -> WorkosError:
+    if error.status == 413:
+        return WorkosError(413, error.causes[0].partition(": ")[2], "request_entity_too_large")
     if error.code == "E0000001":
         errors = []
         for cause in error.causes:
@@ -119,6 +121,8 @@ def _http_error(exc: HTTPException) -> Response:
         return error_response(_validation_error(exc))
     if status == 404:
         return error_response(ApiError("E0000007", detail=f"{request.path} (Resource)"))
+    if status == 413:
+        return error_response(_body_too_large())
     code = HTTP_TO_OKTA.get(status)
     if code is None:
         error = ApiError("E0000009")
@@ -128,6 +132,14 @@ def _http_error(exc: HTTPException) -> Response:
     error = ApiError(code)
     error.status = status
     return error_response(error)
+
+
+def _body_too_large() -> ApiError:
+    """413: Okta has no code of its own for it, so E0000001 with status 413
+    and a cause naming the body (see docs/errors.md)."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    cause = f"requestBody: The request body cannot exceed {limit} bytes."
+    return ApiError("E0000001", detail="requestBody", causes=[cause], status=413)
 
 
 def _unexpected(exc: Exception) -> Response:

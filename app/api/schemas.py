@@ -7,9 +7,40 @@ for the OpenAPI document and keep Okta's field names.
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from collections.abc import Callable
+from typing import Any
 
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from app.api.runtime import context
 from app.domain.passwords import ALGORITHMS
+
+
+def max_length_from(setting: str) -> Callable[[str], None]:
+    """A validator: at most as many characters as the setting ``setting`` says
+    (read per request, so the app's own settings apply). Too long is 400
+    E0000001 with a cause naming the field."""
+
+    def check(value: str) -> None:
+        limit = int(getattr(context().settings, setting))
+        if len(value) > limit:
+            raise ValidationError(f"The field cannot exceed {limit} characters.")
+
+    return check
+
+
+def password_field(**kwargs: Any) -> fields.String:
+    """A password in clear: at most PASSWORD_MAX_LENGTH characters."""
+    return fields.String(validate=max_length_from("password_max_length"), **kwargs)
+
+
+def relay_state_field() -> fields.String:
+    """Okta's ``relayState``: kept in the transaction, so at most RELAY_STATE_MAX_LENGTH."""
+    return fields.String(
+        allow_none=True,
+        validate=max_length_from("relay_state_max_length"),
+        metadata={"description": "kept for the transaction; at most RELAY_STATE_MAX_LENGTH"},
+    )
 
 
 class Lenient(Schema):
@@ -28,7 +59,7 @@ class PasswordHashSchema(Lenient):
 
 
 class PasswordSchema(Lenient):
-    value = fields.String()
+    value = password_field()
     hash = fields.Nested(PasswordHashSchema)
 
 
@@ -77,7 +108,7 @@ class ExpirePasswordQuery(Lenient):
 
 
 class PasswordValueSchema(Lenient):
-    value = fields.String(required=True)
+    value = password_field(required=True)
 
 
 class ChangePasswordSchema(Lenient):

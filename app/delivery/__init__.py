@@ -1,8 +1,8 @@
 """Outbound messages behind one small interface: ``send(Message)``.
 
-- ``Outbox`` keeps messages in Redis (newest first, capped) and logs them:
-  the default when nothing is configured, what ``flask outbox`` prints and
-  what tests read.
+- ``Outbox`` keeps messages in Redis (newest first, capped) and logs them,
+  each only as long as the code or link it carries is valid: the default
+  when nothing is configured, what ``flask outbox`` prints and what tests read.
 - ``SmtpEmail`` sends e-mail through an SMTP relay (``SMTP_HOST``).
 - ``TwilioMessages`` sends SMS and places voice calls through the official
   ``twilio`` SDK (``TWILIO_*``).
@@ -14,19 +14,22 @@ error and keep nothing half-done.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import math
 import os
 import smtplib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
 import redis
 
-from app.domain.clock import Clock, okta_timestamp, utc_now
+from app.domain.clock import Clock, okta_timestamp, parse_timestamp, utc_now
 
 log = logging.getLogger("portcullis.delivery")
 
@@ -42,6 +45,10 @@ class Message:
     body: str  # for "call", the words to speak
     extension: str = ""  # for "call": digits to dial once the line answers
     sent_at: str = ""  # set by the Outbox when it keeps the message (Okta timestamp, UTC)
+    expires_at: str = ""  # set by the Outbox: sent_at + valid_for
+    #: Seconds the code or link the message carries stays valid. Required: the
+    #: outbox forgets the message then, as a code shown after it expired is a leak.
+    valid_for: int = field(kw_only=True)
 
 
 class DeliveryError(Exception):
@@ -56,12 +63,28 @@ class Delivery(Protocol):
     def send(self, message: Message) -> None: ...
 
 
+def _live(record: str, now: datetime) -> Message | None:
+    """The message a stored record holds, or None once it has expired (or is
+    from before messages carried an expiry: those are dropped as expired)."""
+    try:
+        message = Message(**json.loads(record))
+        return message if parse_timestamp(message.expires_at) > now else None
+    except (TypeError, ValueError):
+        return None
+
+
 class Outbox:
     """Development and test delivery: nothing leaves the machine.
 
     Messages go to a Redis list (what tests and the server read) and, when a
     ``log_path`` is given, to a JSON-lines file (mode 0600: it holds live
     codes) that ``flask outbox`` prints from any process, fakeredis or not.
+
+    Each message lives as long as the code or link it carries
+    (``Message.valid_for``): an expired one is never shown, and is removed
+    from the list and from the file at the next write or read of either
+    (and from the file when the server starts), so neither keeps old
+    secrets. The list's key also expires with its longest-lived message.
     """
 
     def __init__(
@@ -72,33 +95,78 @@ class Outbox:
         self.clock = clock
 
     def send(self, message: Message) -> None:
-        if not message.sent_at:
-            message = replace(message, sent_at=okta_timestamp(self.clock()) or "")
+        now = self.clock()
+        message = replace(
+            message,
+            sent_at=okta_timestamp(now) or "",
+            expires_at=okta_timestamp(now + timedelta(seconds=message.valid_for)) or "",
+        )
         record = json.dumps(asdict(message))
+        live = self._prune_list(now)
+        remaining = [parse_timestamp(m.expires_at) - now for m in (message, *live)]
         pipe = self.redis.pipeline()
         pipe.lpush(OUTBOX_KEY, record)
         pipe.ltrim(OUTBOX_KEY, 0, OUTBOX_LIMIT - 1)
+        pipe.expire(OUTBOX_KEY, max(1, math.ceil(max(remaining).total_seconds())))
         pipe.execute()
         if self.log_path is not None:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            with os.fdopen(fd, "a") as fh:
-                fh.write(record + "\n")
+            _rewrite_log(self.log_path, now, append=record)
         log.info("outbox %s to %s: %s", message.channel, message.to, message.subject)
 
+    def _prune_list(self, now: datetime) -> list[Message]:
+        """Drop the expired records from the list; the live messages, newest first."""
+        live: list[Message] = []
+        expired: list[str] = []
+        for item in self.redis.lrange(OUTBOX_KEY, 0, -1):  # type: ignore[union-attr]
+            message = _live(str(item), now)
+            if message is None:
+                expired.append(str(item))
+            else:
+                live.append(message)
+        if expired:
+            pipe = self.redis.pipeline()
+            for record in expired:
+                pipe.lrem(OUTBOX_KEY, 0, record)
+            pipe.execute()
+        return live
+
+    def prune_log(self) -> None:
+        """Remove expired messages from the file (the server does it at start)."""
+        if self.log_path is not None and self.log_path.exists():
+            _rewrite_log(self.log_path, self.clock())
+
     @staticmethod
-    def read_log(path: Path, limit: int) -> list[Message]:
-        """The newest ``limit`` messages of an outbox file, newest first."""
+    def read_log(path: Path, limit: int, now: datetime) -> list[Message]:
+        """The newest ``limit`` live messages of an outbox file, newest first
+        (the expired ones are removed from the file on the way)."""
         if not path.exists():
             return []
-        lines = path.read_text().splitlines()[-limit:]
-        return [Message(**json.loads(line)) for line in reversed(lines) if line.strip()]
+        lines = _rewrite_log(path, now)
+        messages = [_live(line, now) for line in reversed(lines)]
+        return [m for m in messages if m is not None][:limit]
 
     def messages(self, to: str | None = None) -> list[Message]:
-        """Newest first; only those addressed to ``to`` (compared without case) when given."""
-        raw = self.redis.lrange(OUTBOX_KEY, 0, -1)
-        found = [Message(**json.loads(str(item))) for item in raw]  # type: ignore[union-attr]
+        """Live messages, newest first; only those addressed to ``to`` (compared
+        without case) when given."""
+        found = self._prune_list(self.clock())
         return [m for m in found if to is None or m.to.casefold() == to.casefold()]
+
+
+def _rewrite_log(path: Path, now: datetime, append: str | None = None) -> list[str]:
+    """Keep only the file's live lines (the newest OUTBOX_LIMIT), plus ``append``;
+    returns the lines kept. Under an exclusive lock: several workers write it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "r+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        lines = [line for line in fh.read().splitlines() if _live(line, now) is not None]
+        if append is not None:
+            lines.append(append)
+        lines = lines[-OUTBOX_LIMIT:]
+        fh.seek(0)
+        fh.truncate()
+        fh.write("".join(line + "\n" for line in lines))
+    return lines
 
 
 class SmtpEmail:

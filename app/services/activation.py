@@ -80,6 +80,7 @@ def issue_activation(ctx: Context, user: User, *, send_email: bool) -> str:
                     f"The link works once and expires in "
                     f"{ctx.settings.activation_token_ttl // 3600} hours.\n"
                 ),
+                valid_for=ctx.settings.activation_token_ttl,
             ),
         )
     return tokens.issue(ACTIVATION, user.id, ctx.settings.activation_token_ttl, token)
@@ -136,6 +137,7 @@ def issue_recovery(
                     f"{_lifetime_text(ttl)}. If you did not ask "
                     "for this, ignore this message.\n"
                 ),
+                valid_for=ttl,
             ),
         )
     return tokens.issue(RECOVERY, user.id, ttl, token)

@@ -1199,6 +1199,7 @@ def _send_unlock_email(ctx: Context, user: User, ttl: int) -> None:
             f"{org}: unlock your account",
             f"Someone asked to unlock the {org} account {user.login}. "
             f"To unlock it, open {link}\n\nIf it was not you, ignore this message.",
+            valid_for=ttl,
         )
     )
     tokens.issue(UNLOCK_TOKEN, user.id, ttl, token)

@@ -139,6 +139,7 @@ def _message(ctx: Context, factor: Factor, code: str, lifetime: int) -> Message:
             factor.profile["email"],
             sent_code.render(settings.email_subject, code, settings.org_name),
             sent_code.render(body, code, settings.org_name),
+            valid_for=lifetime,
         )
     if channel == "call":
         return Message(
@@ -147,12 +148,14 @@ def _message(ctx: Context, factor: Factor, code: str, lifetime: int) -> Message:
             "verification call",
             sent_code.spoken(code),
             extension=str(factor.profile.get("phoneExtension") or ""),
+            valid_for=lifetime,
         )
     return Message(
         "sms",
         factor.profile["phoneNumber"],
         "verification code",
         sent_code.render(settings.sms_template, code, settings.org_name),
+        valid_for=lifetime,
     )
 
 

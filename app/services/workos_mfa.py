@@ -175,7 +175,10 @@ def _send_sms(ctx: Context, factor: WorkosFactor, record: Challenge, template: s
     codes.store_code(record.id, digest, SMS_CHALLENGE_LIFETIME_SECONDS, now)
     text = sent_code.render(template or ctx.settings.sms_template, code, ctx.settings.org_name)
     try:
-        ctx.delivery.send(Message("sms", phone, "verification code", text))
+        message = Message(
+            "sms", phone, "verification code", text, valid_for=SMS_CHALLENGE_LIFETIME_SECONDS
+        )
+        ctx.delivery.send(message)
     except DeliveryError as exc:
         codes.forget(record.id)
         codes.release_throttle("sms", phone)

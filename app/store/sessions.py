@@ -4,7 +4,11 @@ A session has a public id (``102…``, what the Sessions API shows) and a
 separate secret: the value of the ``sid`` cookie, stored only as its
 SHA-256. Both keys expire with the session (idle timeout, capped by the
 absolute lifetime); the per-user set lets "end all of a user's sessions"
-find them.
+find them. That set is pruned of sessions that ended by expiring whenever a
+session is added to it, and expires itself no sooner than its longest-lived
+session (its TTL only ever grows, atomically, so a refresh of one session
+cannot shorten it below another's), so neither it nor its dead ids outlive
+the sessions they point to.
 """
 
 from __future__ import annotations
@@ -18,11 +22,20 @@ import redis
 from app.store.transactions import digest
 
 SESSION_ID_PREFIX = "102"
+# KEYS: the user's set. ARGV: seconds. Extend the set's TTL to ARGV[1], never shorten it
+# (TTL is -1 for a set without one: a new set gets it too).
+_EXTEND = """
+if redis.call('TTL', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return 1
+"""
 
 
 class Sessions:
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
+        self._extend = client.register_script(_EXTEND)
 
     @staticmethod
     def _key(session_id: str) -> str:
@@ -46,7 +59,22 @@ class Sessions:
         pipe.set(self._cookie_key(digest(cookie)), session_id, ex=ttl_seconds)
         pipe.sadd(self._user_key(record["user_id"]), session_id)
         pipe.execute()
+        self._extend(keys=[self._user_key(record["user_id"])], args=[ttl_seconds])
+        self._prune(record["user_id"])
         return session_id, cookie
+
+    def _prune(self, user_id: str) -> None:
+        """Drop the ids of sessions that ended by expiring from the user's set."""
+        key = self._user_key(user_id)
+        members = [str(m) for m in self.redis.smembers(key)]  # type: ignore[union-attr]
+        if not members:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for session_id in members:
+            pipe.exists(self._key(session_id))
+        ended = [m for m, alive in zip(members, pipe.execute(), strict=True) if not alive]
+        if ended:
+            self.redis.srem(key, *ended)
 
     def get(self, session_id: str) -> dict[str, Any] | None:
         raw = self.redis.get(self._key(session_id))
@@ -62,6 +90,7 @@ class Sessions:
         pipe.set(self._key(record["id"]), json.dumps(record), ex=ttl_seconds, xx=True)
         pipe.expire(self._cookie_key(record["cookie"]), ttl_seconds)
         pipe.execute()
+        self._extend(keys=[self._user_key(record["user_id"])], args=[ttl_seconds])
 
     def delete(self, record: dict[str, Any]) -> None:
         pipe = self.redis.pipeline()

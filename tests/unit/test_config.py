@@ -83,3 +83,30 @@ def test_the_instance_folder_exists_for_the_default_database_even_with_keys_set(
     with create_engine(settings.database_url).connect() as conn:  # the file can be created
         assert conn.execute(text("select 1")).scalar() == 1
     assert not (folder / "secret-key").exists()
+
+
+def test_input_limits_and_hsts_are_settings(tmp_path: Path) -> None:
+    defaults = Settings.from_env({"PORTCULLIS_INSTANCE": str(tmp_path)})
+    assert defaults.request_body_max_bytes == 1024 * 1024
+    assert defaults.relay_state_max_length == 2048 and defaults.password_max_length == 256
+    assert defaults.hsts_max_age == 31536000
+    settings = Settings.from_env(
+        {
+            "PORTCULLIS_INSTANCE": str(tmp_path),
+            "REQUEST_BODY_MAX_BYTES": "4096",
+            "RELAY_STATE_MAX_LENGTH": "100",
+            "PASSWORD_MAX_LENGTH": "72",
+            "HSTS_MAX_AGE": "0",
+        }
+    )
+    assert (settings.request_body_max_bytes, settings.relay_state_max_length) == (4096, 100)
+    assert (settings.password_max_length, settings.hsts_max_age) == (72, 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("REQUEST_BODY_MAX_BYTES", "0"), ("PASSWORD_MAX_LENGTH", "-1"), ("HSTS_MAX_AGE", "-5")],
+)
+def test_limits_out_of_range_stop_the_start(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env({"PORTCULLIS_INSTANCE": str(tmp_path), name: value})
