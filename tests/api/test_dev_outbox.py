@@ -45,7 +45,15 @@ def test_reads_codes_sent_by_sms(tmp_path: Path) -> None:
     (message,) = r.get_json()
     assert message["channel"] == "sms" and message["to"] == "+15052694259"
     assert message["sentAt"] == "2026-01-15T09:30:00.000Z" and message["extension"] == ""
-    assert sorted(message) == ["body", "channel", "extension", "sentAt", "subject", "to"]
+    assert sorted(message) == [
+        "body",
+        "channel",
+        "expiresAt",
+        "extension",
+        "sentAt",
+        "subject",
+        "to",
+    ]
     # the code read over HTTP is the one the factor was sent: it activates it
     (factor,) = api.get(f"/api/v1/users/{user['id']}/factors").get_json()
     code = re.search(r"\b(\d{6})\b", message["body"]).group(1)  # type: ignore[union-attr]
