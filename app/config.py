@@ -8,6 +8,7 @@ newcomer runs Portcullis with no environment at all: SQLite under
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -48,6 +49,34 @@ def _persistent_secret(instance_path: Path, name: str, nbytes: int) -> str:
     return value
 
 
+#: RFC 6265 ``token`` characters: what a cookie name may be made of.
+_COOKIE_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$")
+#: Cookie name prefixes (RFC 6265bis, matched in any letter case) a browser
+#: only accepts with ``Secure``, which Portcullis sets only on an https BASE_URL.
+_SECURE_PREFIXES = ("__host-", "__secure-")
+
+
+def _check_cookie_name(name: str, base_url: str) -> None:
+    """Refuse a session cookie name the browser would drop or that is no cookie name.
+
+    ``__Host-`` and ``__Secure-`` cookies are accepted by browsers only with
+    ``Secure`` (``__Host-`` also with ``Path=/`` and no ``Domain``, which the
+    session cookie always has): on an http ``BASE_URL`` every sign-in would
+    set a cookie the browser throws away, so the server does not start.
+    """
+    if not _COOKIE_NAME.match(name):
+        raise ValueError(
+            f"SESSION_COOKIE_NAME must be a cookie name (letters, digits and !#$%&'*+-.^_`|~), "
+            f"got {name!r}"
+        )
+    if name.lower().startswith(_SECURE_PREFIXES) and not base_url.startswith("https://"):
+        raise ValueError(
+            f"SESSION_COOKIE_NAME {name!r} needs an https BASE_URL: browsers accept "
+            f"__Host- and __Secure- cookies only with Secure, which is set only when "
+            f"BASE_URL starts with https:// (BASE_URL is {base_url!r})"
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """What a running Portcullis needs to know, with the embedded defaults."""
@@ -67,6 +96,11 @@ class Settings:
     state_token_ttl: int = 5 * 60
     session_token_ttl: int = 5 * 60
     session_cookie_samesite: str = "Lax"  # the sid cookie: Lax, Strict or None
+    # The session cookie's name: Okta's "sid", or "__Host-sid" (ASVS 3.4.4) on https.
+    session_cookie_name: str = "sid"
+    # Serve GET /login/sessionCookieRedirect?token=… (Okta's form, which puts the
+    # one-time sessionToken in a URL); false leaves only the POST form (ASVS 3.1.1).
+    session_cookie_redirect_get: bool = True
     # Where /signin sends the browser after SUCCESS (via sessionCookieRedirect);
     # empty: BASE_URL + "/app", the session page that ships with the server.
     signin_redirect_url: str = ""
@@ -132,6 +166,9 @@ class Settings:
         host, port = values.get("host", cls.host), values.get("port", cls.port)
         values["base_url"] = str(values.get("base_url") or f"http://{host}:{port}").rstrip("/")
         return cls(**values)
+
+    def __post_init__(self) -> None:
+        _check_cookie_name(self.session_cookie_name, self.base_url)
 
     @property
     def issuer(self) -> str:

@@ -70,7 +70,9 @@ def request(
     auth: bool = True,
     pre: str = "",
     bearer: bool = False,
+    form: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """One request; ``form`` sends an HTML form's body (and does not follow redirects)."""
     headers = [{"key": "Accept", "value": "application/json"}]
     if bearer:
         headers.append({"key": "Authorization", "value": "Bearer {{workosApiKey}}"})
@@ -83,6 +85,13 @@ def request(
             "mode": "raw",
             "raw": raw_body if raw_body is not None else json.dumps(body, indent=2),
         }
+    if form is not None:
+        headers.append({"key": "Content-Type", "value": "application/x-www-form-urlencoded"})
+        item["request"]["body"] = {
+            "mode": "urlencoded",
+            "urlencoded": [{"key": k, "value": v, "type": "text"} for k, v in form.items()],
+        }
+        item["protocolProfileBehavior"] = {"followRedirects": False}
     item["request"]["header"] = headers
     url = "{{baseUrl}}" + path
     base, _, query = url.partition("?")
@@ -738,6 +747,8 @@ pm.test('the enrolled factors, each with a verify link', () => {
   const types = tx._embedded.factors.map(f => f.factorType);
   pm.expect(types).to.include.members(['sms', 'token:software:totp']);
   tx._embedded.factors.forEach(f => pm.expect(f._links.verify.href).to.include('/api/v1/authn/factors/'));
+  const sms = tx._embedded.factors.find(f => f.factorType === 'sms');
+  pm.expect(sms.profile.phoneNumber, 'masked before SUCCESS').to.eql('+1 XXX-XXX-4259');
   pm.expect(tx._embedded.policy).to.have.keys('allowRememberDevice', 'rememberDeviceLifetimeInMinutes', 'rememberDeviceByDefault', 'factorsPolicyInfo');
 });
 """,
@@ -889,6 +900,7 @@ pm.collectionVariables.set('sessionId', session.id);
 pm.test('recovery by SMS', () => {
   pm.expect(tx.factorType).to.eql('SMS');
   pm.expect(tx.recoveryType).to.eql('PASSWORD');
+  pm.expect(tx, 'names nobody: unknown users get the same answer').to.not.have.property('_embedded');
 });
 """,
             {"username": RECOVERY_LOGIN, "factorType": "SMS"},
@@ -907,15 +919,16 @@ pm.test('recovery by SMS', () => {
             {"stateToken": "{{stateToken}}", "passCode": "{{smsCode}}"},
         ),
         authn(
-            "Reset Password (SUCCESS)",
+            "Reset Password (MFA_ENROLL: the SMS code proved the phone, the Group requires Google Authenticator)",
             "/credentials/reset_password",
-            expect_authn("SUCCESS", EXPECT_SESSION_TOKEN),
+            expect_authn("MFA_ENROLL")
+            + "pm.test('no session before the sign-on policy is met', () => pm.expect(tx.sessionToken).to.be.undefined);\n",
             {"stateToken": "{{stateToken}}", "newPassword": "Recovered-Passw0rd"},
         ),
         authn(
-            "Sign in with the new Password (the Group requires Google Authenticator)",
+            "Sign in with the new Password (MFA_REQUIRED: the SMS Factor first, then enrolment)",
             "",
-            expect_authn("MFA_ENROLL"),
+            expect_authn("MFA_REQUIRED"),
             {"username": RECOVERY_LOGIN, "password": "Recovered-Passw0rd"},
         ),
         request(
@@ -1362,6 +1375,39 @@ pm.test('expiresAt not earlier', () => pm.expect(Date.parse(pm.response.json().e
             "GET",
             "/api/v1/sessions/me",
             expect_error(404, "E0000007"),
+            auth=False,
+        ),
+        sign_in_for_session("Sign in for the cookie hand-off"),
+        request(
+            "Cookie hand-off: POST the sessionToken as a form",
+            "POST",
+            "/login/sessionCookieRedirect",
+            expect_status(302)
+            + """
+pm.test('redirects to redirectUrl and sets the session cookie', () => {
+  pm.expect(pm.response.headers.get('Location')).to.eql(pm.variables.replaceIn('{{baseUrl}}/app'));
+  pm.expect(pm.response.headers.get('Set-Cookie')).to.match(/HttpOnly/);
+});
+""",
+            auth=False,
+            form={"token": "{{sessionToken}}", "redirectUrl": "{{baseUrl}}/app"},
+        ),
+        request(
+            "Cookie hand-off with the same sessionToken (one-time)",
+            "POST",
+            "/login/sessionCookieRedirect",
+            expect_status(401)
+            + "pm.test('no cookie', () => pm.expect(pm.response.headers.has('Set-Cookie'))"
+            ".to.be.false);\n",
+            auth=False,
+            form={"token": "{{sessionToken}}", "redirectUrl": "{{baseUrl}}/app"},
+        ),
+        request(
+            "Cookie hand-off: a JSON body is not the form",
+            "POST",
+            "/login/sessionCookieRedirect",
+            expect_error(400, "E0000001"),
+            {"token": "{{sessionToken}}", "redirectUrl": "{{baseUrl}}/app"},
             auth=False,
         ),
         request(

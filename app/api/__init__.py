@@ -77,7 +77,9 @@ def register(app: Flask) -> Api:
         workos_mfa.blp,
     ):
         api.register_blueprint(blueprint)
-    app.register_blueprint(login.blp)  # browser pages, not part of the OpenAPI document
+    app.register_blueprint(login.blp)  # a redirect and HTML pages: described by hand
+    (rule,) = app.url_map.iter_rules("login.session_cookie_redirect")
+    api.spec.path(rule=rule, operations=login.OPENAPI_PATH)
     app.register_blueprint(signin.blp)
     cors.register(app)
     if context_settings(app).dev_outbox_enabled:

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from flask_smorest import Blueprint
 from marshmallow import fields
 
 from app.api import schemas
 from app.api.okta_render import hinted
 from app.api.runtime import context
-from app.api.sessions import COOKIE as SID_COOKIE
+from app.api.sessions import session_cookie
 from app.domain.authn import RecoveryType, Status
 from app.domain.clock import okta_timestamp
 from app.domain.factors import Factor, Verification, totp
+from app.domain.masking import mask_profile
 from app.services import authn
 from app.services.authn import View
 from app.services.context import Context
@@ -56,7 +56,12 @@ blp = Blueprint(
     "the stateToken is the credential)",
 )
 
+#: The profile fields an answer shows (Okta's: never the e-mail address or phone).
 PROFILE_FIELDS = ("login", "firstName", "lastName", "locale", "timeZone")
+#: Statuses whose answers carry no ``_embedded.user``. RECOVERY_CHALLENGE is
+#: answered for anybody who types a username (a decoy for unknown users has no
+#: user to show), so it names nobody, as in Okta's reference.
+NO_USER = frozenset({Status.UNAUTHENTICATED, Status.LOCKED_OUT, Status.RECOVERY_CHALLENGE})
 
 
 # ---- request schemas (types only; the engine checks meaning) -------------------------------
@@ -163,12 +168,15 @@ def _user_json(view: View) -> dict[str, Any]:
 
 
 def _factor_json(ctx: Context, factor: Factor, link: str | None) -> dict[str, Any]:
+    """A factor in an answer before SUCCESS: whoever has only the password must not
+    learn the phone number or address from it, so they are masked as Okta masks
+    them, even for a factor the caller is enrolling (Okta masks those too)."""
     body: dict[str, Any] = {
         "id": factor.id,
         "factorType": factor.factor_type,
         "provider": factor.provider,
         "vendorName": factor.kind.vendor_name,
-        "profile": factor.profile,
+        "profile": mask_profile(factor.profile),
     }
     if link:
         body["_links"] = {"verify": _post(ctx, f"/factors/{factor.id}/verify")}
@@ -263,7 +271,7 @@ def render(ctx: Context, view: View) -> dict[str, Any]:
         body["recoveryType"] = view.recovery_type
     embedded: dict[str, Any] = {}
     links: dict[str, Any] = {}
-    if view.user is not None and status not in (Status.UNAUTHENTICATED, Status.LOCKED_OUT):
+    if view.user is not None and status not in NO_USER:
         embedded["user"] = _user_json(view)
     has_tx = view.state_token is not None
     if status is Status.MFA_REQUIRED:
@@ -340,7 +348,8 @@ def _answer(view: View) -> dict[str, Any]:
 def primary(body: dict[str, Any]) -> dict[str, Any]:
     """Primary authentication (username and password), or ``{stateToken}`` alone
     to read the transaction's current state."""
-    return _answer(authn.primary(context(), body, request.cookies.get(SID_COOKIE)))
+    ctx = context()
+    return _answer(authn.primary(ctx, body, session_cookie(ctx)))
 
 
 @blp.route("/factors", methods=["POST"])

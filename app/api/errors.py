@@ -26,6 +26,8 @@ from app.domain.workos_mfa import WorkosError
 log = logging.getLogger("portcullis.api")
 
 JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
+#: Browser hand-offs that take an HTML form's body, not JSON (their routes check it).
+FORM_PATHS = ("/login/",)
 HTTP_TO_OKTA = {
     400: "E0000003",
     401: "E0000011",
@@ -135,7 +137,7 @@ def _unexpected(exc: Exception) -> Response:
 
 def _require_json_body() -> Response | None:
     """Malformed JSON is E0000003 before any route sees it."""
-    if request.method not in JSON_METHODS:
+    if request.method not in JSON_METHODS or request.path.startswith(FORM_PATHS):
         return None
     data = request.get_data(cache=True)
     if not data.strip():

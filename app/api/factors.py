@@ -110,8 +110,11 @@ def catalog(user_id: str) -> list[dict[str, Any]]:
 @qr_blp.response(200, QuestionSchema(many=True))
 def questions(user_id: str) -> list[dict[str, str]]:
     """The security questions a ``question`` factor may use. No API token: the
-    catalog is public, and sign-in pages read it during MFA enrolment."""
-    factors.list_factors(context(), user_id)  # 404 for an unknown user
+    catalog is public, and sign-in pages read it during MFA enrolment.
+
+    The same catalog for any ``user_id``, known or not, in any status: the
+    user is not looked up, so the answer cannot tell who exists."""
+    del user_id  # the catalog is the same for everybody
     return question.catalog()
 
 

@@ -1,10 +1,12 @@
-"""``/login/sessionCookieRedirect``: a ``sessionToken`` becomes a ``sid`` cookie.
+"""``/login/sessionCookieRedirect``: a ``sessionToken`` becomes a session cookie.
 
 The browser hand-off of the seed walkthrough: the sign-in page sends the
-browser here with the one-time ``sessionToken`` and where to go next. The
-redirect target must be this server or an active trusted origin with the
-REDIRECT scope; anything else gets an error page, no cookie, and the token
-is left unspent. Never an open redirect.
+browser here with the one-time ``sessionToken`` and where to go next, in the
+query string (Okta's GET, what okta-auth-js and the Sign-In Widget do) or in a
+POSTed form (keeps the token out of URLs; ``SESSION_COOKIE_REDIRECT_GET=false``
+leaves only this one). The redirect target must be this server or an active
+trusted origin with the REDIRECT scope; anything else gets an error page, no
+cookie, and the token is left unspent. Never an open redirect.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.api.runtime import context
 from app.api.sessions import set_cookie
-from app.domain.errors import ApiError
+from app.domain.errors import ApiError, ValidationFailed
 from app.domain.origins import Scope
 from app.services import sessions, trusted_origins
+from app.services.context import Context
 
 blp = Blueprint("login", __name__, url_prefix="/login")
+#: What an HTML form posts.
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -42,14 +47,56 @@ p{{line-height:1.5;margin:.5rem 0}} a{{color:#2855c5}}
 def _error_page(message: str, status: int) -> Response:
     response = Response(PAGE.format(message=escape(message)), status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
+    # The URL of this page may hold an unspent token (a refused redirect).
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
-@blp.route("/sessionCookieRedirect", methods=["GET"])
+def _form_field(name: str) -> str:
+    """One text field of the form body; 400 E0000001 when it is missing or repeated."""
+    values = request.form.getlist(name)
+    if len(values) > 1:
+        raise ValidationFailed(name, [f"{name}: must be given exactly once"])
+    if not values or not values[0].strip():
+        raise ValidationFailed(name, [f"{name}: The field cannot be left blank"])
+    return values[0]
+
+
+def _post_form() -> tuple[str, str]:
+    """``token`` and ``redirectUrl`` from a form body, the way an HTML form posts them."""
+    if request.mimetype not in FORM_TYPES:
+        raise ValidationFailed(
+            "sessionCookieRedirect",
+            [
+                "The body must be a form (application/x-www-form-urlencoded) with token and "
+                "redirectUrl"
+            ],
+        )
+    return _form_field("token"), _form_field("redirectUrl")
+
+
+@blp.route("/sessionCookieRedirect", methods=["GET", "POST"])
 def session_cookie_redirect() -> BaseResponse:
+    """Okta's GET (``?token=&redirectUrl=``), or the same fields as a POSTed form,
+    which keeps the one-time ``sessionToken`` out of URLs (ASVS 3.1.1)."""
     ctx = context()
-    token = request.args.get("token", "")
-    target = request.args.get("redirectUrl", "")
+    if request.method == "POST":
+        token, target = _post_form()
+    elif not ctx.settings.session_cookie_redirect_get:
+        raise ApiError(
+            "E0000022",
+            summary="The endpoint does not support the provided HTTP method: this server "
+            "takes the sessionToken only in a POSTed form (SESSION_COOKIE_REDIRECT_GET=false).",
+            headers={"Allow": "POST"},
+        )
+    else:
+        token, target = request.args.get("token", ""), request.args.get("redirectUrl", "")
+    return _hand_off(ctx, token, target)
+
+
+def _hand_off(ctx: Context, token: str, target: str) -> BaseResponse:
+    # The target is checked before the token is touched: a refused redirect
+    # leaves the token unspent, and there is never an open redirect.
     if not target or not trusted_origins.allows(ctx, target, Scope.REDIRECT):
         return _error_page(
             "The page that sent you here asked to continue to an address this server "
@@ -68,3 +115,80 @@ def session_cookie_redirect() -> BaseResponse:
     set_cookie(ctx, response, session.cookie, session)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+#: The OpenAPI description of both forms (the blueprint is plain Flask: its
+#: answers are a redirect and HTML pages, not JSON; app/api/__init__.py adds it).
+_FORM_FIELDS = {
+    "token": {"type": "string", "description": "The one-time sessionToken of a SUCCESS answer"},
+    "redirectUrl": {
+        "type": "string",
+        "format": "uri",
+        "description": "Where to send the browser: this server's origin or an active trusted "
+        "origin with the REDIRECT scope",
+    },
+}
+_ANSWERS = {
+    "302": {
+        "description": "The session cookie is set (sid, or SESSION_COOKIE_NAME); Location is "
+        "redirectUrl",
+    },
+    "401": {
+        "description": "HTML error page: the sessionToken is unknown, used or expired",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
+    "403": {
+        "description": "HTML error page: redirectUrl is not trusted (the token is not spent)",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
+}
+OPENAPI_PATH = {
+    "get": {
+        "tags": ["login"],
+        "summary": "Exchange a sessionToken for the session cookie (Okta's form, token in the URL)",
+        "description": "Okta's browser hand-off. Answers 405 E0000022 when "
+        "SESSION_COOKIE_REDIRECT_GET is false.",
+        "security": [],
+        "parameters": [
+            {"in": "query", "name": name, "required": True, "schema": schema}
+            for name, schema in _FORM_FIELDS.items()
+        ],
+        "responses": {
+            **_ANSWERS,
+            "405": {
+                "description": "The GET form is switched off (E0000022); use POST",
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/OktaError"}}
+                },
+            },
+        },
+    },
+    "post": {
+        "tags": ["login"],
+        "summary": "Exchange a sessionToken for the session cookie (a form body, not the URL)",
+        "description": "The same hand-off as GET with the fields in an HTML form's body, so "
+        "the one-time sessionToken is not in a URL (server logs, history). Not in Okta's API.",
+        "security": [],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["token", "redirectUrl"],
+                        "properties": _FORM_FIELDS,
+                    }
+                }
+            },
+        },
+        "responses": {
+            **_ANSWERS,
+            "400": {
+                "description": "Not a form, or token or redirectUrl missing or repeated (E0000001)",
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/OktaError"}}
+                },
+            },
+        },
+    },
+}

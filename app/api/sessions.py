@@ -1,8 +1,8 @@
 """``/api/v1/sessions``: Okta's Sessions API.
 
 Admin operations (by session id) need ``SSWS``; ``/api/v1/sessions/me``
-works with the ``sid`` cookie a browser got from
-``/login/sessionCookieRedirect``.
+works with the session cookie (``sid``, or ``SESSION_COOKIE_NAME``) a browser
+got from ``/login/sessionCookieRedirect``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from app.domain.clock import okta_timestamp
 from app.services import sessions
 from app.services.context import Context
 from app.services.sessions import Session
-
-COOKIE = "sid"
 
 blp = Blueprint(
     "sessions", __name__, url_prefix="/api/v1/sessions", description="Okta Sessions API (SSWS)"
@@ -147,7 +145,7 @@ def end_user_sessions(user_id: str) -> tuple[str, int]:
 def get_my_session() -> dict[str, Any]:
     """The session of the ``sid`` cookie; 404 E0000007 without one."""
     ctx = context()
-    return session_json(ctx, sessions.me(ctx, request.cookies.get(COOKIE)), me=True)
+    return session_json(ctx, sessions.me(ctx, session_cookie(ctx)), me=True)
 
 
 @me_blp.route("", methods=["DELETE"])
@@ -156,7 +154,7 @@ def get_my_session() -> dict[str, Any]:
 def end_my_session() -> Response:
     """Sign out: end the session and clear the cookie."""
     ctx = context()
-    sessions.end(ctx, sessions.me(ctx, request.cookies.get(COOKIE)))
+    sessions.end(ctx, sessions.me(ctx, session_cookie(ctx)))
     response = Response(status=204)
     clear_cookie(ctx, response)
     return response
@@ -167,7 +165,7 @@ def end_my_session() -> Response:
 @me_blp.response(200, SessionSchema)
 def refresh_my_session() -> dict[str, Any]:
     ctx = context()
-    cookie = request.cookies.get(COOKIE)
+    cookie = session_cookie(ctx)
     session = sessions.refresh(ctx, sessions.me(ctx, cookie))
     if cookie and session.record.get("persistent_cookie"):  # its expiry moves too
 
@@ -182,17 +180,26 @@ def refresh_my_session() -> dict[str, Any]:
 # ---- the cookie ------------------------------------------------------------------------------
 
 
+def session_cookie(ctx: Context) -> str | None:
+    """The session cookie the browser sent (``SESSION_COOKIE_NAME``, ``sid`` by default).
+
+    Every place that sets, reads or clears the cookie goes through this module,
+    so a renamed cookie (``__Host-sid``) is honoured everywhere."""
+    return request.cookies.get(ctx.settings.session_cookie_name)
+
+
 def set_cookie(
     ctx: Context, response: BaseResponse, value: str, session: sessions.Session | None = None
 ) -> None:
-    """``sid``: HttpOnly, Secure on https, SameSite as configured, Path=/. A
+    """``sid`` (or ``SESSION_COOKIE_NAME``): HttpOnly, Secure on https, SameSite
+    as configured, Path=/, no Domain (what a ``__Host-`` name needs). A
     browser-session cookie, unless the sign-on rule asked for a persistent
     one (``usePersistentCookie``): then it expires with the session."""
     max_age = None
     if session is not None and session.record.get("persistent_cookie"):
         max_age = max(int((session.expires_at - ctx.clock()).total_seconds()), 1)
     response.set_cookie(
-        COOKIE,
+        ctx.settings.session_cookie_name,
         value,
         max_age=max_age,
         httponly=True,
@@ -204,7 +211,7 @@ def set_cookie(
 
 def clear_cookie(ctx: Context, response: BaseResponse) -> None:
     response.delete_cookie(
-        COOKIE,
+        ctx.settings.session_cookie_name,
         path="/",
         httponly=True,
         secure=ctx.settings.base_url.startswith("https://"),

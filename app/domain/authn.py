@@ -88,7 +88,10 @@ class Facts:
     required_enrollments_missing: bool = False
     optional_enrollments_available: bool = False
     mfa_required: bool = False  # sign-on policy asks for a factor this time
-    has_active_factors: bool = True  # MFA asked of a user with none: enrol one first
+    #: The user had an active factor when the transaction began (and still has
+    #: it). Such a user proves one before anything is enrolled; a user with none
+    #: may count a first enrolment as the MFA.
+    has_prior_factors: bool = True
     recovery_question_required: bool = False  # recovery: answer before the reset
 
 
@@ -101,6 +104,10 @@ class Progress:
     multi_optional_enroll: bool = False  # options.multiOptionalFactorEnroll
     enroll_skipped: bool = False
     enrolling_factor_id: str | None = None  # an enrolment awaiting activation
+    #: Factors enrolled and proven in this transaction. They stay inactive in
+    #: the store until SUCCESS: a cancelled, expired or failed transaction
+    #: leaves nothing active behind.
+    enrolled_factor_ids: list[str] = field(default_factory=list)
     challenged_factor_id: str | None = None  # a code sent, answer awaited
     mfa_verified: bool = False
     amr: list[str] = field(default_factory=list)
@@ -113,9 +120,17 @@ class Progress:
 
 
 def next_status(facts: Facts, progress: Progress) -> Status:
-    """The first requirement not yet met, in the order Okta's engine applies them."""
+    """The first requirement not yet met, in the order Okta's engine applies them.
+
+    Recovery and activation first prove the user another way (a code, a link,
+    a new password); a password recovery or an activation then goes on through
+    the same sign-on requirements as a password, so that no path ends below the
+    sign-on policy. An unlock ends at SUCCESS without a session.
+    """
     if progress.recovery_type is not None:
-        return _next_recovery_status(facts, progress)
+        status = _next_recovery_status(facts, progress)
+        if status is not S.SUCCESS or progress.recovery_type is RecoveryType.UNLOCK:
+            return status
     if facts.locked:
         return S.LOCKED_OUT
     if facts.password_expired:
@@ -124,19 +139,41 @@ def next_status(facts: Facts, progress: Progress) -> Status:
         return S.PASSWORD_WARN
     if progress.enrolling_factor_id is not None:
         return S.MFA_ENROLL_ACTIVATE
-    if facts.required_enrollments_missing:
+    if verification_due(facts, progress):
+        return S.MFA_CHALLENGE if progress.challenged_factor_id else S.MFA_REQUIRED
+    if enrollment_due(facts, progress) or first_enrollment_due(facts, progress):
         return S.MFA_ENROLL
-    if facts.mfa_required and not facts.has_active_factors and not progress.mfa_verified:
-        return S.MFA_ENROLL
-    if (
+    return S.SUCCESS
+
+
+def enrollment_due(facts: Facts, progress: Progress) -> bool:
+    """A factor the enrolment policy requires is missing, or the client asked
+    to be offered the optional ones and has not skipped them."""
+    return facts.required_enrollments_missing or (
         progress.multi_optional_enroll
         and facts.optional_enrollments_available
         and not progress.enroll_skipped
-    ):
-        return S.MFA_ENROLL
-    if facts.mfa_required and not progress.mfa_verified:
-        return S.MFA_CHALLENGE if progress.challenged_factor_id else S.MFA_REQUIRED
-    return S.SUCCESS
+    )
+
+
+def first_enrollment_due(facts: Facts, progress: Progress) -> bool:
+    """MFA is required of a user who has no factor: they enrol a first one."""
+    return facts.mfa_required and not facts.has_prior_factors and not progress.mfa_verified
+
+
+def verification_due(facts: Facts, progress: Progress) -> bool:
+    """A user with a factor proves one before signing in where the rule asks
+    for MFA, and before any enrolment: otherwise a password alone could plant
+    a factor of the attacker's choosing on the account (and count it as MFA)."""
+    if progress.mfa_verified or not facts.has_prior_factors:
+        return False
+    return facts.mfa_required or enrollment_due(facts, progress)
+
+
+def may_skip_enrollment(facts: Facts, progress: Progress) -> bool:
+    """``skip`` in MFA_ENROLL leaves only optional factors behind, never an
+    unmet requirement (a required factor, or the MFA itself)."""
+    return not facts.required_enrollments_missing and not first_enrollment_due(facts, progress)
 
 
 def _should_warn(facts: Facts, progress: Progress) -> bool:

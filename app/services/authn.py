@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
@@ -74,6 +74,11 @@ class Tx:
     #: lets this sign-in skip MFA (DEVICE: a remembered device; SESSION: the
     #: client's session already proved a factor).
     mfa_waived: bool = False
+    #: The user's active factors when the transaction began: only these can
+    #: answer an MFA requirement (a factor enrolled in the flow is a first
+    #: enrolment or comes after the MFA). None in a transaction begun before
+    #: this was recorded: then the factors active in the store count.
+    prior_factor_ids: list[str] | None = None
 
     def to_doc(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -152,10 +157,30 @@ def _enrollment_state(
     return required_missing, optional_available, entries
 
 
-def _usable_factors(policy: EffectivePolicy, user_factors: list[Factor]) -> list[Factor]:
-    """The factors that can satisfy MFA: every active one. (The enrolment policy
-    governs what may be enrolled; an enrolled factor stays usable, as in Okta.)"""
-    return [f for f in user_factors if f.active]
+def _prior_factors(tx: Tx, user_factors: list[Factor]) -> list[Factor]:
+    """The factors that can satisfy MFA: those active when the transaction began
+    and still active. (The enrolment policy governs what may be enrolled; an
+    enrolled factor stays usable, as in Okta.)"""
+    held = set(tx.progress.enrolled_factor_ids)
+    prior = None if tx.prior_factor_ids is None else set(tx.prior_factor_ids)
+    return [
+        f
+        for f in user_factors
+        if f.active and f.id not in held and (prior is None or f.id in prior)
+    ]
+
+
+def _in_flow(tx: Tx, user_factors: list[Factor]) -> list[Factor]:
+    """The user's factors as the flow sees them: one enrolled and proven in this
+    transaction counts as active here, though the store keeps it pending until
+    SUCCESS."""
+    held = set(tx.progress.enrolled_factor_ids)
+    return [
+        replace(f, status=FactorStatus.ACTIVE)
+        if f.id in held and f.status is FactorStatus.PENDING_ACTIVATION
+        else f
+        for f in user_factors
+    ]
 
 
 def _facts(
@@ -175,7 +200,7 @@ def _facts(
         required_enrollments_missing=required_missing,
         optional_enrollments_available=optional_available,
         mfa_required=mfa_required,
-        has_active_factors=bool(_usable_factors(policy, user_factors)),
+        has_prior_factors=bool(_prior_factors(tx, user_factors)),
         recovery_question_required=(
             not tx.progress.activating
             and user.recovery_question is not None
@@ -202,8 +227,10 @@ class Call:
     pending: factor_verification.Pending | None = None
     #: Whether a refused check counts towards lockout (not for an activation).
     counts_failures: bool = True
-    #: A factor this call activates, written to the database after the save.
-    activated: Factor | None = None
+    #: The failed-attempt slot a guessing call took with the lease (None: no guess).
+    slot: int | None = None
+    #: Whether the guess was judged; a slot whose call judged nothing is given back.
+    judged: bool = False
 
 
 def _expired(ctx: Context, tx: Tx) -> bool:
@@ -211,30 +238,41 @@ def _expired(ctx: Context, tx: Tx) -> bool:
 
 
 def _read_user(
-    ctx: Context,
-    uow: UnitOfWork,
-    user_id: str,
-    *,
-    activating: bool = False,
-    policy: EffectivePolicy | None = None,
+    ctx: Context, uow: UnitOfWork, tx: Tx, *, policy: EffectivePolicy | None = None
 ) -> tuple[User, EffectivePolicy, list[Factor]]:
-    """The user as stored now, the policy (``policy`` if the caller just
-    evaluated it) and the user's factors."""
-    user = uow.users.get(user_id)
+    """The transaction's user as stored now, the policy (``policy`` if the
+    caller just evaluated it) and the user's factors as the flow sees them."""
+    assert tx.user_id is not None
+    user = uow.users.get(tx.user_id)
     if user is None:
         raise InvalidToken()
-    if user.status in CANNOT_SIGN_IN and not (activating and user.status == UserStatus.PROVISIONED):
+    activating = tx.progress.activating and user.status == UserStatus.PROVISIONED
+    if user.status in CANNOT_SIGN_IN and not activating:
         raise InvalidToken()
     policy = policy or effective_for(ctx, uow, user)
-    return user, policy, uow.factors.for_user(user.id)
+    return user, policy, _in_flow(tx, uow.factors.for_user(user.id))
 
 
-def _open(ctx: Context, state_token: str | None, action: Action) -> Call:
+def _open(
+    ctx: Context,
+    state_token: str | None,
+    action: Action,
+    precheck: Callable[[Tx], None] | None = None,
+    guess: bool = False,
+) -> Call:
+    """Load (and lease) the transaction and read its user fresh. A ``guess``
+    (a code or answer to judge) counts its attempt with the lease, before the
+    user is read: see :func:`_admit`. ``precheck``: refusals that a decoy must
+    give exactly as a real transaction does."""
     if not state_token or not isinstance(state_token, str):
         raise InvalidToken()
     store = ctx.stores.transactions
     try:
-        loaded = store.load(state_token) if action is Action.READ else store.lease(state_token)
+        loaded = (
+            store.load(state_token)
+            if action is Action.READ
+            else store.lease(state_token, take_slot=guess)
+        )
     except Busy as exc:
         raise ApiError(
             "E0000079",
@@ -249,21 +287,25 @@ def _open(ctx: Context, state_token: str | None, action: Action) -> Call:
             raise InvalidToken()
         if not authn.allowed(tx.status, action):
             raise ApiError("E0000079")
+        if precheck is not None:  # refusals a decoy must give exactly as a real one does
+            precheck(tx)
         if tx.user_id is None:
             return _decoy(ctx, loaded, tx, action)
         with ctx.stores.unit_of_work() as uow:
-            user, policy, user_factors = _read_user(
-                ctx, uow, tx.user_id, activating=tx.progress.activating
-            )
+            user, policy, user_factors = _read_user(ctx, uow, tx)
     except BaseException:
         if action is not Action.READ:
             store.release(loaded)
+        _give_back(ctx, loaded.doc.get("user_id"), loaded.slot)
         raise
-    return Call(loaded if action is not Action.READ else None, tx, user, policy, user_factors)
+    call = Call(loaded if action is not Action.READ else None, tx, user, policy, user_factors)
+    call.slot = loaded.slot
+    return _admit(ctx, call, state_token, action)
 
 
 class _Answered(Exception):
-    """A decoy transaction answered the call without a user behind it."""
+    """The call was answered before its action ran: a decoy transaction (no
+    user behind it), or a transaction its user's lock has ended."""
 
     def __init__(self, view: View) -> None:
         self.view = view
@@ -279,7 +321,14 @@ def _decoy(ctx: Context, loaded: Loaded, tx: Tx, action: Action) -> Call:
     if action is Action.RECOVERY_VERIFY:
         store.release(loaded)
         raise ApiError("E0000068", causes=[factor_verification.PASSCODE_MISMATCH])
-    if action is not Action.READ:
+    if action is Action.RECOVERY_RESEND:  # a real resend extends the transaction
+        ttl = ctx.settings.state_token_ttl
+        tx.expires_at = okta_timestamp(ctx.clock() + timedelta(seconds=ttl))
+        try:
+            store.save(loaded, tx.to_doc(), ttl)
+        except Conflict as exc:
+            raise InvalidToken() from exc
+    elif action is not Action.READ:
         store.release(loaded)
     raise _Answered(
         View(
@@ -294,11 +343,18 @@ def _decoy(ctx: Context, loaded: Loaded, tx: Tx, action: Action) -> Call:
 
 
 def _run(
-    ctx: Context, state_token: Any, action: Action, act: Callable[[Call], View | None]
+    ctx: Context,
+    state_token: Any,
+    action: Action,
+    act: Callable[[Call], View | None],
+    precheck: Callable[[Tx], None] | None = None,
+    *,
+    guess: bool = False,
 ) -> View:
-    """Open the transaction, apply ``act(call)``, advance and save it."""
+    """Open the transaction, apply ``act(call)``, advance and save it.
+    ``guess``: the call carries a code or answer, so it counts as an attempt."""
     try:
-        call = _open(ctx, state_token, action)
+        call = _open(ctx, state_token, action, precheck, guess)
     except _Answered as answered:
         return answered.view
     try:
@@ -309,6 +365,9 @@ def _run(
         if call.loaded is not None:  # a no-op once the save dropped the lease
             ctx.stores.transactions.release(call.loaded)
         raise
+    finally:
+        if not call.judged:  # a send, a bad request: no attempt was made
+            _give_back(ctx, call.user.id, call.slot)
 
 
 def _advance(ctx: Context, call: Call) -> View:
@@ -326,13 +385,6 @@ def _advance(ctx: Context, call: Call) -> View:
     tx.expires_at = okta_timestamp(expires)
     _commit(ctx, call, finish=False)
     return _view(ctx, call, state_token=call.loaded.token)
-
-
-def _save_activated(ctx: Context, call: Call) -> None:
-    """The factor an activation proved, now that its code is spent with the save."""
-    if call.activated is not None:
-        with ctx.stores.unit_of_work() as uow:
-            uow.factors.save(call.activated)
 
 
 def _commit(ctx: Context, call: Call, *, finish: bool) -> None:
@@ -357,7 +409,6 @@ def _commit(ctx: Context, call: Call, *, finish: bool) -> None:
             raise call.pending.error from None
         finally:
             store.release(call.loaded)
-    _save_activated(ctx, call)
 
 
 def _finish(ctx: Context, loaded: Loaded, also: list[Write] | None = None) -> None:
@@ -382,6 +433,7 @@ def _after_success(ctx: Context, call: Call, view: View) -> View:
     if tx.progress.recovery_type is RecoveryType.UNLOCK:  # the user signs in afresh
         _unlock(ctx, user.id)
         return view
+    _activate_enrollments(ctx, user.id, tx.progress)
     with ctx.stores.unit_of_work() as uow:
         uow.users.touch_last_login(user.id, ctx.clock())
     return view
@@ -437,12 +489,11 @@ def _view(ctx: Context, call: Call, state_token: str | None) -> View:
     )
     status = tx.status
     if status is Status.MFA_REQUIRED:
-        view.factors = _usable_factors(policy, call.factors)
+        view.factors = _prior_factors(tx, call.factors)
     elif status is Status.MFA_ENROLL:
-        required_missing, _, view.enrollable = _enrollment_state(policy, call.factors)
-        view.can_skip = not required_missing and not (
-            policy.sign_on.require_factor and not _usable_factors(policy, call.factors)
-        )
+        _, _, view.enrollable = _enrollment_state(policy, call.factors)
+        facts = _facts(ctx, user, policy, call.factors, tx)
+        view.can_skip = authn.may_skip_enrollment(facts, tx.progress)
     elif status is Status.MFA_ENROLL_ACTIVATE:
         view.factor = _find(call.factors, tx.progress.enrolling_factor_id)
         if view.factor is not None and view.factor.kind.verification == Verification.TOTP:
@@ -545,13 +596,14 @@ def primary(ctx: Context, body: dict[str, Any], sid: str | None = None) -> View:
     if user.status == UserStatus.LOCKED_OUT and _auto_unlock_due(user, lockout, now):
         _unlock(ctx, user.id)
         user.status = UserStatus.ACTIVE
+    slot = _take_password_slot(ctx, user, policy, password)
+    if isinstance(slot, View):  # refused before the password was judged
+        return slot
     hash_before = user.password_hash
     if not credentials.verify_password(ctx, user, password):
-        return _password_failed(ctx, user, policy)
-    if user.status == UserStatus.LOCKED_OUT:  # right password, still locked
-        return _locked_out(policy)
-    if not policy.sign_on.access_allowed:  # a sign-on rule denies this user
-        raise _authentication_failed()
+        return _password_failed(ctx, user, policy, slot)
+    if not policy.sign_on.access_allowed:  # a sign-on rule denies this user: as a wrong
+        return _password_failed(ctx, user, policy, slot)  # password, to the lockout too
     if user.password_hash != hash_before:  # an imported or weaker hash, upgraded
         with ctx.stores.unit_of_work() as uow:
             fresh = uow.users.get(user.id)
@@ -583,7 +635,8 @@ def _begin(
     password check took a while); ``policy``, evaluated just before, is not."""
     assert tx.user_id is not None
     with ctx.stores.unit_of_work() as uow:
-        user, policy, user_factors = _read_user(ctx, uow, tx.user_id, policy=policy)
+        user, policy, user_factors = _read_user(ctx, uow, tx, policy=policy)
+    tx.prior_factor_ids = [f.id for f in user_factors if f.active]
     call = Call(None, tx, user, policy, user_factors, also=list(also or ()))
     facts = _facts(ctx, user, policy, user_factors, tx)
     tx.status = authn.next_status(facts, tx.progress)
@@ -616,28 +669,83 @@ def _unlock(ctx: Context, user_id: str) -> None:
     ctx.stores.failed_attempts.clear(user_id)
 
 
-def _record_failure(ctx: Context, user_id: str, policy: EffectivePolicy) -> bool:
-    """Count one failed attempt; True if it locked the user out."""
+def _take_password_slot(
+    ctx: Context, user: User, policy: EffectivePolicy, password: str
+) -> int | View | None:
+    """Count this password attempt before it is judged; or refuse it unjudged,
+    answering as for a locked user (:func:`_locked_out`), when the user is
+    locked or the attempt's slot is beyond ``maxAttempts``.
+
+    The user is read again once the slot is taken, so a lock committed
+    before (by the attempt in the last slot, which cleared the counter
+    after locking) is seen. A refused attempt still pays for one hash: the
+    time taken does not tell it apart. None: lockout is off, nothing counted."""
     maximum = policy.password.lockout.max_attempts
-    failures = ctx.stores.failed_attempts.record_failure(user_id)
-    if not maximum or failures < maximum:
-        return False
+    if user.status == UserStatus.LOCKED_OUT:
+        _burn_hash(ctx, password)
+        return _locked_out(policy)
+    if not maximum:
+        return None
+    slot = ctx.stores.failed_attempts.take_slot(user.id)
+    if slot > maximum:
+        _beyond_limit(ctx, user.id)
+    elif _now_locked(ctx, user.id):
+        _give_back(ctx, user.id, slot)
+    else:
+        return slot
+    _burn_hash(ctx, password)
+    return _locked_out(policy)
+
+
+def _now_locked(ctx: Context, user_id: str) -> bool:
     with ctx.stores.unit_of_work() as uow:
         user = uow.users.get(user_id)
-        if user is None or user.status == UserStatus.LOCKED_OUT:
-            return user is not None
-        if user.status in (UserStatus.ACTIVE, UserStatus.PASSWORD_EXPIRED):
-            user.set_status(UserStatus.LOCKED_OUT, ctx.clock())
-            uow.users.save(user)
-    # The lock is the state now: whoever unlocks (admin, auto-unlock, self-service)
-    # starts the next count from zero.
-    ctx.stores.failed_attempts.clear(user_id)
-    log.warning("user %s locked out after %d failed attempts", user_id, failures)
+    return user is not None and user.status == UserStatus.LOCKED_OUT
+
+
+def _lock(ctx: Context, user_id: str) -> bool:
+    """Lock the user out if it can be; True if this call did."""
+    with ctx.stores.unit_of_work() as uow:
+        user = uow.users.get(user_id)
+        if user is None or user.status not in (UserStatus.ACTIVE, UserStatus.PASSWORD_EXPIRED):
+            return False
+        user.set_status(UserStatus.LOCKED_OUT, ctx.clock())
+        uow.users.save(user)
     return True
 
 
-def _password_failed(ctx: Context, user: User, policy: EffectivePolicy) -> View:
-    locked = user.status == UserStatus.LOCKED_OUT or _record_failure(ctx, user.id, policy)
+def _attempt_failed(ctx: Context, user_id: str, policy: EffectivePolicy, slot: int | None) -> bool:
+    """A judged attempt failed. It is counted already (its slot); the one in
+    the last slot locks the user. True if the user is locked out now."""
+    maximum = policy.password.lockout.max_attempts
+    if not maximum or slot is None or slot < maximum:
+        return False
+    _lock(ctx, user_id)
+    # The lock is the state now: the slots of this round are spent, and
+    # whoever unlocks (admin, auto-unlock, self-service) starts from zero.
+    ctx.stores.failed_attempts.clear(user_id)
+    log.warning("user %s locked out after %d failed attempts", user_id, slot)
+    return True
+
+
+def _beyond_limit(ctx: Context, user_id: str) -> None:
+    """An attempt whose slot is past ``maxAttempts``: judged nothing. The
+    attempt in the last slot locks the user when it fails; if it did not
+    (it passed, or its worker died), more than ``maxAttempts`` attempts came
+    at once: lock now."""
+    if _lock(ctx, user_id):
+        ctx.stores.failed_attempts.clear(user_id)
+        log.warning("user %s locked out: attempts beyond maxAttempts", user_id)
+
+
+def _give_back(ctx: Context, user_id: str | None, slot: int | None) -> None:
+    """Undo the count of an attempt that judged nothing."""
+    if user_id is not None and slot is not None:
+        ctx.stores.failed_attempts.give_back(user_id)
+
+
+def _password_failed(ctx: Context, user: User, policy: EffectivePolicy, slot: int | None) -> View:
+    locked = _attempt_failed(ctx, user.id, policy, slot)
     if locked and policy.password.lockout.show_lockout_failures:
         return _locked_out(policy)
     raise _authentication_failed()
@@ -647,6 +755,48 @@ def _locked_out(policy: EffectivePolicy) -> View:
     if not policy.password.lockout.show_lockout_failures:
         raise _authentication_failed()
     return View(Status.LOCKED_OUT, policy=policy)
+
+
+def _dead(policy: EffectivePolicy) -> View:
+    """The answer on a sign-in transaction whose user is locked out: the
+    LOCKED_OUT answer (no stateToken) when the policy shows lockouts, else the
+    401 E0000011 of any ended transaction. The same whatever the call sent."""
+    if not policy.password.lockout.show_lockout_failures:
+        raise InvalidToken()
+    return View(Status.LOCKED_OUT, policy=policy)
+
+
+#: A guess refused for its slot in a recovery: the answer of the guess that
+#: used up the last slot (the transaction ends either way).
+_EXHAUSTED = {Action.RECOVERY_ANSWER: "E0000087"}
+
+
+def _admit(ctx: Context, call: Call, state_token: str, action: Action) -> Call:
+    """Refuse, unjudged, a call on a sign-in transaction whose user is locked
+    out (the transaction ends: a lock kills the transactions opened before
+    it), and a guess whose slot is beyond ``maxAttempts``. Recovery
+    transactions (unlock, forgot password) live on for a locked user."""
+    recovering = call.tx.progress.recovery_type is not None
+    maximum = call.policy.password.lockout.max_attempts
+    if not recovering and call.user.status == UserStatus.LOCKED_OUT:
+        _give_back(ctx, call.user.id, call.slot)
+    elif call.slot is not None and maximum and call.slot > maximum:
+        _beyond_limit(ctx, call.user.id)
+    else:
+        return call
+    _end(ctx, call.loaded, state_token)
+    if recovering:
+        raise ApiError(_EXHAUSTED.get(action, "E0000069"))
+    raise _Answered(_dead(call.policy))
+
+
+def _end(ctx: Context, loaded: Loaded | None, state_token: str) -> None:
+    """End the transaction, leased by this call or (a read) leased now."""
+    store = ctx.stores.transactions
+    with contextlib.suppress(Busy):  # the call holding it will find the lock too
+        loaded = loaded or store.lease(state_token)
+        if loaded is not None:
+            _finish_quietly(ctx, loaded)
 
 
 # ---- actions on a transaction ---------------------------------------------------------------
@@ -664,6 +814,7 @@ def cancel(ctx: Context, state_token: Any) -> View:
     def act(call: Call) -> View:
         assert call.loaded is not None
         _finish(ctx, call.loaded)
+        _discard_enrollments(ctx, call.user.id, call.tx.progress)
         return View(Status.UNAUTHENTICATED, relay_state=call.tx.relay_state)
 
     return _run(ctx, state_token, Action.CANCEL, act)
@@ -676,9 +827,7 @@ def skip(ctx: Context, state_token: Any) -> View:
             progress.warn_skipped = True
             return
         facts = _facts(ctx, call.user, call.policy, call.factors, call.tx)
-        if facts.required_enrollments_missing or (
-            facts.mfa_required and not facts.has_active_factors
-        ):
+        if not authn.may_skip_enrollment(facts, progress):
             raise ApiError("E0000079")
         progress.enroll_skipped = True
 
@@ -707,6 +856,46 @@ def _factor_of(call: Call, factor_id: str) -> Factor:
     return factor
 
 
+def _discard_enrollments(ctx: Context, user_id: str, progress: Progress) -> None:
+    """A cancelled transaction takes its enrolments with it (they were never active)."""
+    held = [*progress.enrolled_factor_ids, progress.enrolling_factor_id]
+    with ctx.stores.unit_of_work() as uow:
+        for factor_id in filter(None, held):
+            factor = uow.factors.get(user_id, factor_id)
+            if factor is not None and factor.status is FactorStatus.PENDING_ACTIVATION:
+                uow.factors.delete(factor.id)
+
+
+def _activate_enrollments(ctx: Context, user_id: str, progress: Progress) -> None:
+    """At SUCCESS, the factors enrolled and proven in the transaction become
+    active (unless an admin removed or replaced them meanwhile)."""
+    if not progress.enrolled_factor_ids:
+        return
+    now = ctx.clock()
+    with ctx.stores.unit_of_work() as uow:
+        for factor_id in progress.enrolled_factor_ids:
+            factor = uow.factors.get(user_id, factor_id)
+            if factor is not None and factor.status is FactorStatus.PENDING_ACTIVATION:
+                factor.status = FactorStatus.ACTIVE
+                factor.last_updated = now
+                uow.factors.save(factor)
+
+
+def _enrolled(ctx: Context, call: Call, factor: Factor) -> None:
+    """A factor proven in the flow (a question set, a code entered). It counts
+    as the MFA only as a first enrolment: for a user who had no active factor
+    when the transaction began. Anyone else has proven one of theirs before
+    enrolment was offered (``next_status``)."""
+    progress = call.tx.progress
+    progress.enrolling_factor_id = None
+    if factor.id not in progress.enrolled_factor_ids:
+        progress.enrolled_factor_ids.append(factor.id)
+    first = not _prior_factors(call.tx, call.factors)
+    call.factors = _in_flow(call.tx, call.factors)
+    if first and not progress.mfa_verified:
+        _mark_verified(ctx, call, factor)
+
+
 def _mark_verified(ctx: Context, call: Call, factor: Factor) -> None:
     progress = call.tx.progress
     progress.mfa_verified = True
@@ -722,7 +911,10 @@ def _mark_verified(ctx: Context, call: Call, factor: Factor) -> None:
 
 def _check_factor(ctx: Context, call: Call, factor: Factor, value: str) -> None:
     """The factor's check as far as it goes without Redis; the rest (a TOTP
-    step used once, a delivered code used once) runs inside the save."""
+    step used once, a delivered code used once) runs inside the save. The
+    attempt was counted with the lease (``call.slot``); a pass resets the
+    count together with the save."""
+    call.judged = True
     try:
         call.pending = factor_verification.prepare(ctx, factor, value)
     except ApiError as exc:
@@ -731,8 +923,11 @@ def _check_factor(ctx: Context, call: Call, factor: Factor, value: str) -> None:
 
 
 def _factor_failed(ctx: Context, call: Call, exc: ApiError) -> NoReturn:
-    """A wrong code or answer counts towards lockout; at the limit the transaction ends."""
-    if exc.code in ("E0000068", "E0000082") and _record_failure(ctx, call.user.id, call.policy):
+    """A wrong code or answer stays counted; the one in the last slot locks
+    the user and ends the transaction (403 E0000069)."""
+    if exc.code in ("E0000068", "E0000082") and _attempt_failed(
+        ctx, call.user.id, call.policy, call.slot
+    ):
         if call.loaded is not None:  # locked out: the transaction ends here
             _finish_quietly(ctx, call.loaded)
         raise ApiError("E0000069") from exc
@@ -750,8 +945,8 @@ def verify_factor(
     """``/authn/factors/{fid}/verify``: a code or answer, or (SMS, call, e-mail) a send."""
 
     def act(call: Call) -> None:
-        factor = _factor_of(call, factor_id)
-        if not factor.active:
+        factor = _find(_prior_factors(call.tx, call.factors), factor_id)
+        if factor is None:  # unknown, inactive, or enrolled in this very flow
             raise ApiError("E0000007", detail=f"{factor_id} (UserFactor)")
         kind = factor.kind
         if remember is not None:
@@ -768,7 +963,8 @@ def verify_factor(
             _check_factor(ctx, call, factor, _required(body, "passCode"))
         _mark_verified(ctx, call, factor)
 
-    return _run(ctx, state_token, Action.VERIFY_FACTOR, act)
+    guess = bool(body.get("passCode") or body.get("answer"))
+    return _run(ctx, state_token, Action.VERIFY_FACTOR, act, guess=guess)
 
 
 def resend_challenge(ctx: Context, state_token: Any, factor_id: str) -> View:
@@ -790,6 +986,11 @@ def enroll_factor(ctx: Context, state_token: Any, body: dict[str, Any]) -> View:
             raise ValidationFailed(
                 "factor", [f"factorType: {factor_type} is not allowed by the enrollment policy"]
             )
+        if any(
+            f.active and (f.factor_type, f.provider) == (factor_type, str(provider))
+            for f in call.factors
+        ):  # set up before, or earlier in this flow
+            raise ValidationFailed("factorEnrollRequest", [factors.ALREADY_SET_UP])
         enrolled = factors.enroll(
             ctx,
             call.user.id,
@@ -797,13 +998,14 @@ def enroll_factor(ctx: Context, state_token: Any, body: dict[str, Any]) -> View:
             activate=False,
             update_phone=bool(body.get("updatePhone")),
             token_lifetime=None,
+            hold=True,  # active only once the transaction succeeds
         )
         factor = enrolled.factor
         call.factors = [f for f in call.factors if f.id != factor.id] + [factor]
-        if factor.active:  # a security question needs no activation
-            _mark_verified(ctx, call, factor)
-        else:
+        if factor.kind.needs_activation:
             call.tx.progress.enrolling_factor_id = factor.id
+        else:  # a security question: set, and so proven, at once
+            _enrolled(ctx, call, factor)
 
     return _run(ctx, state_token, Action.ENROLL_FACTOR, act)
 
@@ -817,13 +1019,10 @@ def activate_factor(ctx: Context, state_token: Any, factor_id: str, body: dict[s
         if factor.active:
             raise ValidationFailed("factor", ["factor: The factor is already active"])
         # As the Factors API's activation: a wrong code is not a sign-in failure.
+        # The code is spent, and the progress saved, only if the save's check passes.
         call.pending = factor_verification.prepare(ctx, factor, passcode)
         call.counts_failures = False
-        factor.status = FactorStatus.ACTIVE
-        factor.last_updated = ctx.clock()
-        call.activated = factor  # saved once the transaction's save has passed the check
-        call.tx.progress.enrolling_factor_id = None
-        _mark_verified(ctx, call, factor)
+        _enrolled(ctx, call, factor)
 
     return _run(ctx, state_token, Action.ACTIVATE_FACTOR, act)
 
@@ -897,11 +1096,15 @@ def start_recovery(ctx: Context, body: dict[str, Any], recovery_type: RecoveryTy
         raise ValidationFailed("recoveryRequest", ["factorType: must be one of SMS, CALL or EMAIL"])
     relay_state = _string(body, "relayState", required=False)
     assert username is not None
+    channel = RECOVERY_CHANNELS[factor_type]
+    # Before anybody is looked up, so every username string gets the same 429.
+    # (Aliases of one user, login and short name, are two strings: the send
+    # throttle of the factor behind them is then hit, and not shown.)
+    factor_verification.claim_recovery_send(ctx, channel, "username:" + username.strip().lower())
     with ctx.stores.unit_of_work() as uow:
         user = uow.users.by_login(username) or uow.users.by_shortname(username)
         policy = effective_for(ctx, uow, user) if user is not None else None
         user_factors = uow.factors.for_user(user.id) if user is not None else []
-    channel = RECOVERY_CHANNELS[factor_type]
     eligible = (
         user is not None
         and policy is not None
@@ -921,7 +1124,7 @@ def start_recovery(ctx: Context, body: dict[str, Any], recovery_type: RecoveryTy
             recovery_factor_type=factor_type,
         )
     if factor is not None:
-        factor_verification.send_code(ctx, factor)
+        factor_verification.send_recovery_code(ctx, factor)
     ttl = ctx.settings.state_token_ttl
     expires = ctx.clock() + timedelta(seconds=ttl)
     tx = Tx(
@@ -932,8 +1135,11 @@ def start_recovery(ctx: Context, body: dict[str, Any], recovery_type: RecoveryTy
         relay_state=relay_state,
         recovery_factor_id=factor.id if factor is not None else None,
         recovery_factor_type=factor_type,
+        prior_factor_ids=[f.id for f in user_factors if f.active],
     )
     token = ctx.stores.transactions.create(tx.to_doc(), ttl)
+    # A resend right away waits as a second send would, for a decoy too.
+    factor_verification.claim_recovery_send(ctx, channel, _resend_subject(token))
     return View(
         Status.RECOVERY_CHALLENGE,
         state_token=token,
@@ -993,26 +1199,52 @@ def _send_unlock_email(ctx: Context, user: User, ttl: int) -> None:
     tokens.issue(UNLOCK_TOKEN, user.id, ttl, token)
 
 
+def _resend_subject(state_token: str) -> str:
+    return "transaction:" + state_token
+
+
+def _recovery_factor_id(tx: Tx, factor_type: str) -> str:
+    """The recovery factor of a real transaction, for the type in the path."""
+    if factor_type.upper() != tx.recovery_factor_type or tx.recovery_factor_id is None:
+        raise ApiError("E0000079")
+    return tx.recovery_factor_id
+
+
 def recovery_verify(ctx: Context, state_token: Any, factor_type: str, body: dict[str, Any]) -> View:
+    def precheck(tx: Tx) -> None:
+        if factor_type.upper() != tx.recovery_factor_type:
+            raise ApiError("E0000079")
+        _required(body, "passCode")
+
     def act(call: Call) -> None:
         tx = call.tx
-        if factor_type.upper() != tx.recovery_factor_type or tx.recovery_factor_id is None:
-            raise ApiError("E0000079")
-        factor = _factor_of(call, tx.recovery_factor_id)
+        factor = _factor_of(call, _recovery_factor_id(tx, factor_type))
+        # A wrong code does not count towards lockout here: a decoy cannot count
+        # it, and locking (E0000069) would tell who is real. The code itself
+        # dies after OTP_MAX_ATTEMPTS tries, and sends are throttled.
+        call.counts_failures = False
         _check_factor(ctx, call, factor, _required(body, "passCode"))
         tx.progress.recovery_verified = True
+        # The code went to an active phone factor the user had: it proves that
+        # factor, as a verify in MFA_CHALLENGE would (docs/security.md).
+        if factor in _prior_factors(tx, call.factors):
+            _mark_verified(ctx, call, factor)
 
-    return _run(ctx, state_token, Action.RECOVERY_VERIFY, act)
+    return _run(ctx, state_token, Action.RECOVERY_VERIFY, act, precheck)
 
 
 def recovery_resend(ctx: Context, state_token: Any, factor_type: str) -> View:
-    def act(call: Call) -> None:
-        tx = call.tx
-        if factor_type.upper() != tx.recovery_factor_type or tx.recovery_factor_id is None:
+    def precheck(tx: Tx) -> None:
+        if factor_type.upper() != tx.recovery_factor_type:
             raise ApiError("E0000079")
-        factor_verification.send_code(ctx, _factor_of(call, tx.recovery_factor_id))
+        channel = RECOVERY_CHANNELS[str(tx.recovery_factor_type)]
+        factor_verification.claim_recovery_send(ctx, channel, _resend_subject(str(state_token)))
 
-    return _run(ctx, state_token, Action.RECOVERY_RESEND, act)
+    def act(call: Call) -> None:
+        factor_id = _recovery_factor_id(call.tx, factor_type)
+        factor_verification.send_recovery_code(ctx, _factor_of(call, factor_id))
+
+    return _run(ctx, state_token, Action.RECOVERY_RESEND, act, precheck)
 
 
 def recovery_token(ctx: Context, body: dict[str, Any]) -> View:
@@ -1043,9 +1275,8 @@ def recovery_token(ctx: Context, body: dict[str, Any]) -> View:
 def _begin_recovery(ctx: Context, tx: Tx) -> View:
     assert tx.user_id is not None
     with ctx.stores.unit_of_work() as uow:
-        user, policy, user_factors = _read_user(
-            ctx, uow, tx.user_id, activating=tx.progress.activating
-        )
+        user, policy, user_factors = _read_user(ctx, uow, tx)
+    tx.prior_factor_ids = [f.id for f in user_factors if f.active]
     call = Call(None, tx, user, policy, user_factors)
     facts = _facts(ctx, user, policy, user_factors, tx)
     tx.status = authn.next_status(facts, tx.progress)
@@ -1062,13 +1293,16 @@ def _begin_recovery(ctx: Context, tx: Tx) -> View:
 def recovery_answer(ctx: Context, state_token: Any, body: dict[str, Any]) -> View:
     def act(call: Call) -> None:
         answer = _required(body, "answer")
+        call.judged = True
         if not credentials.verify_recovery_answer(ctx, call.user, answer):
-            if _record_failure(ctx, call.user.id, call.policy) and call.loaded is not None:
+            locked = _attempt_failed(ctx, call.user.id, call.policy, call.slot)
+            if locked and call.loaded is not None:
                 _finish_quietly(ctx, call.loaded)
             raise ApiError("E0000087")
         call.tx.progress.recovery_answered = True
+        call.also.append(ctx.stores.failed_attempts.staged_clear(call.user.id))
 
-    return _run(ctx, state_token, Action.RECOVERY_ANSWER, act)
+    return _run(ctx, state_token, Action.RECOVERY_ANSWER, act, guess=True)
 
 
 def reset_password(ctx: Context, state_token: Any, body: dict[str, Any]) -> View:

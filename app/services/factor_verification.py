@@ -8,6 +8,7 @@ Which check a factor needs is looked up in ``PREPARE`` by its verification kind.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -164,9 +165,7 @@ def send_code(ctx: Context, factor: Factor, token_lifetime: int | None = None) -
     now = ctx.clock().timestamp()
     wait = codes.throttle(channel, destination, ctx.settings.otp_resend_after, now)
     if wait is not None:
-        raise ApiError(
-            THROTTLE_ERRORS[channel], detail=str(wait), headers={"Retry-After": str(wait)}
-        )
+        raise throttled(channel, wait)
     code = sent_code.new_code()
     digest = sent_code.digest(ctx.settings.secret_key, factor.id, code)
     codes.store_code(factor.id, digest, lifetime, now)
@@ -185,6 +184,44 @@ def send_code(ctx: Context, factor: Factor, token_lifetime: int | None = None) -
             summary="The verification code could not be delivered. Try again later.",
             status=502,
         ) from exc
+
+
+def throttled(channel: str, wait: int) -> ApiError:
+    """429 with the channel's "sent too recently" code and ``Retry-After``."""
+    return ApiError(THROTTLE_ERRORS[channel], detail=str(wait), headers={"Retry-After": str(wait)})
+
+
+# ---- recovery: the same answer whoever the username names ------------------------------
+
+
+def claim_recovery_send(ctx: Context, channel: str, subject: str) -> None:
+    """One recovery send per ``subject`` (what the caller typed as username, or
+    one recovery transaction) and ``OTP_RESEND_AFTER`` seconds, else 429.
+
+    Claimed for every request alike, whether a user, a factor or nothing at all
+    stands behind ``subject``: the answer says nothing about who exists. The
+    subject is hashed, so usernames do not sit in Redis keys."""
+    key = hashlib.sha256(subject.encode()).hexdigest()
+    now = ctx.clock().timestamp()
+    wait = ctx.stores.factor_codes.throttle(
+        f"recovery-{channel}", key, ctx.settings.otp_resend_after, now
+    )
+    if wait is not None:
+        raise throttled(channel, wait)
+
+
+def send_recovery_code(ctx: Context, factor: Factor) -> None:
+    """:func:`send_code` for recovery, which must answer as a decoy does.
+
+    The per-destination throttle fires only for a real phone factor (sent to
+    moments ago under another alias of the username, or by a sign-in), and a
+    delivery failure only for a real recipient: either, shown, would tell an
+    anonymous caller that the username has a phone. The code is then not
+    (re)sent; a code sent within the throttle window is still valid."""
+    try:
+        send_code(ctx, factor)
+    except ApiError as exc:
+        log.warning("recovery code for factor %s not sent: %s", factor.id, exc.code)
 
 
 # ---- the use cases ---------------------------------------------------------------------------

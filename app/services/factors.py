@@ -94,11 +94,14 @@ def enroll(
     activate: bool,
     update_phone: bool,
     token_lifetime: int | None,
+    hold: bool = False,
 ) -> Enrolled:
     """``POST /api/v1/users/{uid}/factors``.
 
     The factor row and its first code are one step: if the code cannot be
     delivered the enrolment is rolled back and nothing is left behind.
+    ``hold``: stay PENDING_ACTIVATION even where the type needs no activation
+    (an enrolment inside /authn becomes active only when its transaction succeeds).
     """
     kind = kind_of(body["factorType"], body.get("provider") or "OKTA")
     if kind is None:
@@ -123,7 +126,7 @@ def enroll(
         except EnrollmentError as exc:
             raise ValidationFailed(ENROLL_REQUEST, exc.causes) from exc
         _replace_pending(uow, user, kind, profile, update_phone)
-        active = not kind.needs_activation or activate
+        active = (not kind.needs_activation or activate) and not hold
         factor = Factor(
             id=ids.new_id(kind.id_prefix),
             user_id=user.id,

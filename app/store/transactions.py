@@ -9,10 +9,14 @@ only if the transaction advances, and the transaction advances only if the
 code was good) and staged writes (the
 ``sessionToken``, the lockout reset, a remembered device), all applied by
 that one script or not at all. Two concurrent calls on one transaction
-therefore cannot both advance it, and nothing is half-applied.
+therefore cannot both advance it, and nothing is half-applied. A call that
+carries a guess (a code or answer) also takes its user's failed-attempt
+slot in the lease script (:class:`FailedAttempts`), before anything is
+judged, at no extra round trip.
 
 The save script touches keys outside the transaction's hash tag (the
-factor's, the session token's), so it needs one Redis primary (standalone or
+factor's, the session token's), and the lease script the user's attempt
+counter, so they need one Redis primary (standalone or
 under Sentinel), not a Redis Cluster.
 """
 
@@ -28,13 +32,21 @@ import redis
 
 from app.store.atomic import LIBRARY, Check, Write
 
-# KEYS: the transaction, its lease. ARGV: lease nonce, lease ms.
-# The document, or false (no such transaction), or 0 (someone holds the lease).
+# KEYS: the transaction, its lease. ARGV: lease nonce, lease ms, and the
+# failed-attempt counter's key prefix ("" for a call that guesses nothing).
+# {document[, attempt slot]}, or false (no such transaction), or 0 (someone
+# holds the lease). The slot is the user's attempt counter after INCR, taken
+# with the lease and before anything is read or judged; a decoy (no user)
+# takes none. The counter's key is built here from the document's user, so
+# it is not in KEYS: one Redis primary, as for the save script.
 _LEASE = """
 local doc = redis.call('GET', KEYS[1])
 if not doc then return false end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
-return doc
+if ARGV[3] == '' then return {doc} end
+local user = cjson.decode(doc)['user_id']
+if type(user) ~= 'string' then return {doc} end
+return {doc, redis.call('INCR', ARGV[3] .. user)}
 """
 # KEYS: the transaction, its lease, the checked key (if any), one key per write.
 # ARGV: nonce, new document ("" ends it), TTL ms, the check's function ("" for
@@ -94,13 +106,23 @@ def digest(token: str) -> str:
 
 
 class Loaded:
-    """A transaction as read, with the lease nonce that lets this call save it."""
+    """A transaction as read, with the lease nonce that lets this call save it
+    and, for a call that guesses, the failed-attempt slot it took (see
+    :class:`FailedAttempts`)."""
 
-    def __init__(self, token: str, keys: list[str], doc: dict[str, Any], nonce: str) -> None:
+    def __init__(
+        self,
+        token: str,
+        keys: list[str],
+        doc: dict[str, Any],
+        nonce: str,
+        slot: int | None = None,
+    ) -> None:
         self.token = token
         self.keys = keys
         self.doc = doc
         self.nonce = nonce
+        self.slot = slot
 
 
 class Transactions:
@@ -139,15 +161,19 @@ class Transactions:
         raw = self.redis.get(keys[0])
         return None if raw is None else Loaded(token, keys, json.loads(raw), "")
 
-    def lease(self, token: str) -> Loaded | None:
+    def lease(self, token: str, *, take_slot: bool = False) -> Loaded | None:
+        """Load and take the lease; with ``take_slot``, also count an attempt
+        for the transaction's user in the same script (:attr:`Loaded.slot`)."""
         keys = self._keys(token)
         nonce = secrets.token_hex(8)
-        raw = self._lease(keys=keys, args=[nonce, LEASE_MS])
+        prefix = FailedAttempts.PREFIX if take_slot else ""
+        raw = self._lease(keys=keys, args=[nonce, LEASE_MS, prefix])
         if raw is None or raw is False:
             return None
         if raw == 0:
             raise Busy
-        return Loaded(token, keys, json.loads(raw), nonce)
+        slot = int(raw[1]) if len(raw) > 1 else None
+        return Loaded(token, keys, json.loads(raw[0]), nonce, slot)
 
     def save(
         self,
@@ -252,18 +278,46 @@ class RememberedDevices:
             self.redis.delete(key)
 
 
+# KEYS: the counter. Undo one INCR, never below zero (a lock or a success
+# may have reset the counter since).
+_GIVE_BACK = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then redis.call('DECR', KEYS[1]) end
+return 1
+"""
+
+
 class FailedAttempts:
-    """Consecutive failed sign-in (password or factor) attempts, per user."""
+    """Sign-in attempts (password, factor, recovery answer) per user since the
+    last success or lock, counted BEFORE each is judged.
+
+    An attempt first takes a slot (``INCR``: the count including itself); a
+    slot beyond the policy's ``maxAttempts`` is refused unjudged, so however
+    many attempts arrive at once, on however many hosts, at most
+    ``maxAttempts`` are judged before the user is locked. A success deletes
+    the counter; an attempt that ended up judging nothing gives its slot back.
+    """
+
+    PREFIX = "lockout:"
 
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
+        self._give_back = client.register_script(_GIVE_BACK)
 
-    @staticmethod
-    def _key(user_id: str) -> str:
-        return f"lockout:{user_id}"
+    @classmethod
+    def _key(cls, user_id: str) -> str:
+        return cls.PREFIX + user_id
 
-    def record_failure(self, user_id: str) -> int:
+    def take_slot(self, user_id: str) -> int:
+        """Count one attempt before it is judged; its slot (1 for the first)."""
         return int(self.redis.incr(self._key(user_id)))
+
+    def give_back(self, user_id: str) -> None:
+        """Undo :meth:`take_slot` for an attempt that judged nothing."""
+        self._give_back(keys=[self._key(user_id)])
+
+    def count(self, user_id: str) -> int:
+        return int(self.redis.get(self._key(user_id)) or 0)
 
     def clear(self, user_id: str) -> None:
         self.redis.delete(self._key(user_id))

@@ -266,7 +266,7 @@ def test_mfa_required_lists_factors_and_policy_as_in_the_seed(
         "factorType": "sms",
         "provider": "OKTA",
         "vendorName": "OKTA",
-        "profile": {"phoneNumber": E164},
+        "profile": {"phoneNumber": "+1 XXX-XXX-4259"},  # masked, as in the seed
         "_links": {
             "verify": {
                 "href": f"{BASE}/factors/{sms['id']}/verify",
@@ -1048,6 +1048,9 @@ def test_forgot_password_for_unknown_user_looks_the_same(
     r = authn(anonymous, "/recovery/factors/SMS/verify", stateToken=token, passCode="123456")
     assert r.status_code == 403 and r.get_json()["errorCode"] == "E0000068"
     assert authn(anonymous, stateToken=token).get_json() == fake
+    early = authn(anonymous, "/recovery/factors/SMS/resend", stateToken=token)
+    assert early.status_code == 429 and early.get_json()["errorCode"] == "E0000109"
+    clock.advance(seconds=31)
     resent = authn(anonymous, "/recovery/factors/SMS/resend", stateToken=token)
     assert resent.status_code == 200 and resent.get_json()["status"] == "RECOVERY_CHALLENGE"
     assert authn(anonymous, "/cancel", stateToken=token).get_json()["status"] == "UNAUTHENTICATED"
@@ -1174,6 +1177,10 @@ def _reach(
     if status in (Status.MFA_ENROLL, Status.MFA_ENROLL_ACTIVATE):
         policy.enrollment(google_otp=Enrollment.REQUIRED)
         token = sign_in(anonymous).get_json()["stateToken"]
+        # A user with a factor proves it before enrolling another.
+        authn(anonymous, f"/factors/{sms['id']}/verify", stateToken=token)
+        code = code_for(outbox, E164)
+        authn(anonymous, f"/factors/{sms['id']}/verify", stateToken=token, passCode=code)
         if status is Status.MFA_ENROLL:
             return token, sms["id"]
         body = authn(

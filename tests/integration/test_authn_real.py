@@ -175,8 +175,10 @@ def test_redis_round_trips_per_authn_call(pg_app: Any, monkeypatch: pytest.Monke
     )
     token = begin()
     calls = _spy_round_trips(ctx, monkeypatch)
-    begun = begin()  # primary auth: one pipeline (the new transaction, lockout reset)
-    assert len(calls) == 1, calls
+    # Primary auth: two. The attempt's lockout slot (INCR) before the password
+    # is judged, then one pipeline (the new transaction, the lockout reset).
+    begun = begin()
+    assert len(calls) == 2 and calls[0].startswith("INCR"), calls
     client.post("/api/v1/authn/cancel", json={"stateToken": begun})
     calls.clear()
     r = client.post("/api/v1/authn", json={"stateToken": token})

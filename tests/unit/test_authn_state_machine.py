@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain.authn import ALLOWED, Action, Facts, Progress, Status, allowed, next_status
+from app.domain.authn import (
+    ALLOWED,
+    Action,
+    Facts,
+    Progress,
+    RecoveryType,
+    Status,
+    allowed,
+    may_skip_enrollment,
+    next_status,
+)
 
 S, A = Status, Action
 
@@ -62,7 +72,29 @@ def test_table(status: Status, action: Action, ok: bool) -> None:
             Progress(warn_requested=True),
             S.SUCCESS,
         ),
-        (Facts(required_enrollments_missing=True, mfa_required=True), Progress(), S.MFA_ENROLL),
+        # A user with a factor proves it before any enrolment (issue 10, defect 1).
+        (Facts(required_enrollments_missing=True, mfa_required=True), Progress(), S.MFA_REQUIRED),
+        (Facts(required_enrollments_missing=True), Progress(), S.MFA_REQUIRED),
+        (
+            Facts(required_enrollments_missing=True),
+            Progress(mfa_verified=True),
+            S.MFA_ENROLL,
+        ),
+        (
+            Facts(required_enrollments_missing=True, has_prior_factors=False),
+            Progress(),
+            S.MFA_ENROLL,
+        ),
+        (
+            Facts(mfa_required=True, has_prior_factors=False),
+            Progress(),
+            S.MFA_ENROLL,
+        ),
+        (
+            Facts(mfa_required=True, has_prior_factors=False),
+            Progress(mfa_verified=True),
+            S.SUCCESS,
+        ),
         (
             Facts(required_enrollments_missing=True),
             Progress(enrolling_factor_id="uft1"),
@@ -72,12 +104,55 @@ def test_table(status: Status, action: Action, ok: bool) -> None:
         (
             Facts(optional_enrollments_available=True),
             Progress(multi_optional_enroll=True),
+            S.MFA_REQUIRED,
+        ),
+        (
+            Facts(optional_enrollments_available=True, mfa_required=True),
+            Progress(multi_optional_enroll=True, challenged_factor_id="sms1"),
+            S.MFA_CHALLENGE,
+        ),
+        (
+            Facts(optional_enrollments_available=True, has_prior_factors=False),
+            Progress(multi_optional_enroll=True),
+            S.MFA_ENROLL,
+        ),
+        (
+            Facts(optional_enrollments_available=True),
+            Progress(multi_optional_enroll=True, mfa_verified=True),
             S.MFA_ENROLL,
         ),
         (
             Facts(optional_enrollments_available=True),
             Progress(multi_optional_enroll=True, enroll_skipped=True),
             S.SUCCESS,
+        ),
+        # Recovery and activation go on to the sign-on requirements (defect 2).
+        (
+            Facts(mfa_required=True),
+            Progress(recovery_type=RecoveryType.PASSWORD, recovery_verified=True),
+            S.PASSWORD_RESET,
+        ),
+        (
+            Facts(mfa_required=True),
+            Progress(
+                recovery_type=RecoveryType.PASSWORD, recovery_verified=True, password_reset=True
+            ),
+            S.MFA_REQUIRED,
+        ),
+        (
+            Facts(mfa_required=True, has_prior_factors=False),
+            Progress(
+                recovery_type=RecoveryType.PASSWORD,
+                recovery_verified=True,
+                password_reset=True,
+                activating=True,
+            ),
+            S.MFA_ENROLL,
+        ),
+        (
+            Facts(mfa_required=True, locked=True),
+            Progress(recovery_type=RecoveryType.UNLOCK, recovery_verified=True),
+            S.SUCCESS,  # an unlock ends without a session
         ),
         (Facts(mfa_required=True), Progress(), S.MFA_REQUIRED),
         (Facts(mfa_required=True), Progress(challenged_factor_id="sms1"), S.MFA_CHALLENGE),
@@ -88,3 +163,19 @@ def test_next_status_walks_requirements_in_order(
     facts: Facts, progress: Progress, expected: Status
 ) -> None:
     assert next_status(facts, progress) is expected
+
+
+@pytest.mark.parametrize(
+    ("facts", "progress", "ok"),
+    [
+        (Facts(optional_enrollments_available=True), Progress(mfa_verified=True), True),
+        (Facts(required_enrollments_missing=True), Progress(mfa_verified=True), False),
+        (Facts(mfa_required=True, has_prior_factors=False), Progress(), False),
+        (Facts(mfa_required=True, has_prior_factors=False), Progress(mfa_verified=True), True),
+        (Facts(has_prior_factors=False, optional_enrollments_available=True), Progress(), True),
+    ],
+)
+def test_skip_leaves_only_optional_factors_behind(
+    facts: Facts, progress: Progress, ok: bool
+) -> None:
+    assert may_skip_enrollment(facts, progress) is ok

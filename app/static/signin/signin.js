@@ -2,9 +2,9 @@
  *
  * Plain JavaScript, no build step. Every answer of the server is a
  * transaction with a `status`; `render()` shows the form for that status and
- * each form posts to the link the server offered. On SUCCESS the browser goes
- * to /login/sessionCookieRedirect, which sets the `sid` cookie and lands on
- * the configured page.
+ * each form posts to the link the server offered. On SUCCESS the page posts a
+ * form to /login/sessionCookieRedirect, which sets the session cookie and
+ * lands on the configured page.
  */
 (function () {
   "use strict";
@@ -350,10 +350,21 @@
       return;
     }
     screen("Signing you in…", "");
-    const target = new URL("/login/sessionCookieRedirect", location.origin);
-    target.searchParams.set("token", tx.sessionToken);
-    target.searchParams.set("redirectUrl", config.redirectUrl);
-    location.assign(target.toString());
+    // A POSTed form rather than Okta's ?token= URL: the one-time sessionToken
+    // stays out of server logs and the browser's history (ASVS 3.1.1).
+    const handOff = document.createElement("form");
+    handOff.method = "POST";
+    handOff.action = "/login/sessionCookieRedirect";
+    handOff.hidden = true;
+    for (const [name, value] of [["token", tx.sessionToken], ["redirectUrl", config.redirectUrl]]) {
+      const input = document.createElement("input");
+      input.type = "hidden";
+      input.name = name;
+      input.value = value;
+      handOff.append(input);
+    }
+    document.body.append(handOff);
+    handOff.submit();
   }
 
   function render(tx) {
