@@ -185,6 +185,8 @@ class MTx:
     answered: bool = False
     reset_done: bool = False
     decoy: bool = False
+    #: Factors enrolled and proven in this transaction: inactive until its SUCCESS.
+    enrolled: list[str] = field(default_factory=list)
 
 
 def mask_failures(text: str, user: MUser) -> list[str]:
@@ -411,6 +413,7 @@ class AuthnMachine(RuleBasedStateMachine):
         self.recovery_tokens: list[tuple[str, str, bool]] = []  # (token, user, used)
         self.latest_recovery: dict[str, str] = {}  # user -> the token that must work
         self.unlock_tokens: set[str] = set()
+        self.recovery_claims: dict[tuple[str, str], datetime] = {}
         self.activation_tokens: list[tuple[str, bool]] = []
         self.remembered: set[tuple[str, str]] = set()
         self.passwords = 0
@@ -602,7 +605,9 @@ class AuthnMachine(RuleBasedStateMachine):
         if tx.enrolling is not None:
             return S.MFA_ENROLL_ACTIVATE
         active = user.active()
-        active_keys = {f.kind.key for f in active}
+        active_keys = {f.kind.key for f in active} | {
+            user.factors[i].kind.key for i in tx.enrolled if i in user.factors
+        }
         mfa_required = policy.require_factor and not tx.mfa_waived
         required_missing = any(
             value == "REQUIRED" and key not in active_keys
@@ -627,7 +632,9 @@ class AuthnMachine(RuleBasedStateMachine):
         return S.SUCCESS
 
     def _skippable(self, tx: MTx) -> bool:
-        active_keys = {f.kind.key for f in tx.user.active()}
+        active_keys = {f.kind.key for f in tx.user.active()} | {
+            tx.user.factors[i].kind.key for i in tx.enrolled if i in tx.user.factors
+        }
         required_missing = any(
             v == "REQUIRED" and k not in active_keys for k, v in self.policy.enrollment.items()
         )
@@ -669,6 +676,9 @@ class AuthnMachine(RuleBasedStateMachine):
             return
         assert "sessionToken" in body, body
         assert user.status != "LOCKED_OUT", "a locked user reached SUCCESS"
+        for fid in tx.enrolled:  # what the transaction enrolled is active only now
+            if fid in user.factors:
+                user.factors[fid].active = True
         proven = tx.kind == "primary" or tx.reset_done
         assert proven, "a sessionToken without a proven password, recovery or activation"
         if self.policy.require_factor and not tx.mfa_waived:
@@ -690,7 +700,9 @@ class AuthnMachine(RuleBasedStateMachine):
 
     def _refused(self, r: Any, status: int, code: str) -> None:
         body = r.get_json()
-        assert (r.status_code, body.get("errorCode")) == (status, code), (r.status_code, body)
+        # A replayed TOTP code is refused as E0000082 or, like any wrong code, E0000068.
+        codes = {code, "E0000068"} if code == "E0000082" else {code}
+        assert r.status_code == status and body.get("errorCode") in codes, (r.status_code, body)
 
     def _mark_verified(self, tx: MTx, factor: MFactor, *, enrolled: bool = False) -> None:
         tx.mfa_verified = True
@@ -883,6 +895,7 @@ class AuthnMachine(RuleBasedStateMachine):
         body = r.get_json()
         if kind.factor_type == "question":
             factor = self._resync_pending(user, active_kind=kind)
+            tx.enrolled.append(factor.id)
             self._mark_verified(tx, factor, enrolled=True)
             self._answered(tx, r)
             return
@@ -920,11 +933,13 @@ class AuthnMachine(RuleBasedStateMachine):
             )
             if row.id not in user.factors:
                 user.factors[row.id] = MFactor(row.id, kind, active=False)
-            if active_kind is not None and kind == active_kind and row.active:
-                user.factors[row.id].active = True
+            if active_kind is not None and kind == active_kind and not row.active:
                 found = user.factors[row.id]
         if active_kind is not None:
-            assert found is not None
+            found = found or next(
+                (f for f in reversed(list(user.factors.values())) if f.kind == active_kind), None
+            )
+            assert found is not None, "the enrolled question is not in the database"
             return found
         return MFactor("", KINDS[0])
 
@@ -965,7 +980,7 @@ class AuthnMachine(RuleBasedStateMachine):
         elif not self._code_result(factor, code):
             self._refused(r, 403, "E0000068")
             return
-        factor.active = True
+        tx.enrolled.append(factor.id)
         tx.enrolling = None
         self._mark_verified(tx, factor, enrolled=True)
         self._answered(tx, r)
@@ -1132,11 +1147,15 @@ class AuthnMachine(RuleBasedStateMachine):
         if eligible and channel != "EMAIL":
             wanted = "okta_sms" if channel == "SMS" else "okta_call"
             factor = next((f for f in user.active() if f.kind.key == wanted), None)
-        if factor is not None and not self._send_expected(factor):
-            r = self.post(path, {"username": user.login, "factorType": channel}, user)
+        # One recovery send per username and channel each RESEND_AFTER seconds,
+        # whoever the username is (the same 429 for everyone).
+        claim = (channel, user.login)
+        last = self.recovery_claims.get(claim)
+        r = self.post(path, {"username": user.login, "factorType": channel}, user)
+        if last is not None and (self.now() - last).total_seconds() < RESEND_AFTER:
             assert r.status_code == 429, r.get_json()
             return
-        r = self.post(path, {"username": user.login, "factorType": channel}, user)
+        self.recovery_claims[claim] = self.now()
         assert r.status_code == 200, r.get_json()
         body = r.get_json()
         assert body["status"] == S.RECOVERY_CHALLENGE, body
@@ -1168,13 +1187,13 @@ class AuthnMachine(RuleBasedStateMachine):
             recovery_factor=factor.id if factor else None,
             decoy=factor is None,
         )
-        if factor is not None:
+        if factor is not None and self._send_expected(factor):
             assert len(sent) == 1, sent
             self.throttle[(factor.kind.channel or "", E164)] = self.now()
             code = _code_of(sent[0])
             assert code is not None
             self.codes[factor.id] = Code(code, self.now())
-        else:
+        else:  # a decoy, or the factor's own throttle: nothing (re)sent, not shown
             assert not sent, sent
         self.tx = tx
 
@@ -1219,8 +1238,9 @@ class AuthnMachine(RuleBasedStateMachine):
         if got is None:
             return
         tx, r = got
-        if tx.decoy:
-            assert r.status_code == 200, r.get_json()
+        if tx.decoy:  # throttled per transaction like a real one; never sends
+            assert r.status_code in (200, 429), r.get_json()
+            assert not self.new_messages()
             return
         factor = tx.user.factors.get(tx.recovery_factor or "")
         if tx.recovery_factor is None:
@@ -1229,7 +1249,13 @@ class AuthnMachine(RuleBasedStateMachine):
         if factor is None or not factor.active:
             self._refused(r, 404, "E0000007")
             return
-        if self._expect_send(factor, r):
+        # Throttled per transaction and per destination: either answer may come.
+        assert r.status_code in (200, 429), r.get_json()
+        sent = self.new_messages()
+        if r.status_code == 200 and sent:
+            self.throttle[(factor.kind.channel or "", E164)] = self.now()
+            self.codes[factor.id] = Code(_code_of(sent[-1]) or "", self.now())
+        if r.status_code == 200:
             self._answered(tx, r, allowed={tx.status})
 
     @precondition(has_tx)
