@@ -11,7 +11,7 @@ THREADS ?= 8
 FLASK := $(BIN)/flask --app wsgi
 export HOST PORT
 
-.PHONY: run install services test test-unit test-api test-integration verify-deep postman lint format bench docs clean
+.PHONY: run install services test test-unit test-api test-integration test-property verify-deep postman lint format bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +31,17 @@ run: install
 		--access-logfile - wsgi:app
 
 ## Every tier: lint, unit, API, integration (real PostgreSQL + Redis), the real
-## clients (okta-auth-js, the Sign-In Widget, Chromium), Postman.
+## clients (okta-auth-js, the Sign-In Widget, Chromium), Postman. The /authn
+## state machine (tests/property, 10,000 sequences, CPU-bound) runs beside the
+## rest, which spends much of its time waiting on servers and browsers; its
+## report follows the rest's.
 test: install lint services node_modules/.installed
-	$(BIN)/pytest
+	@mkdir -p artifacts
+	@$(BIN)/pytest -q tests/property > artifacts/property-tests.log 2>&1 & property=$$!; \
+	$(BIN)/pytest --ignore=tests/property; rest=$$?; \
+	wait $$property; sequences=$$?; \
+	echo "== tests/property (the /authn state machine)"; cat artifacts/property-tests.log; \
+	[ $$rest -eq 0 ] && [ $$sequences -eq 0 ]
 	$(MAKE) postman
 
 ## newman, okta-auth-js and the Sign-In Widget, exactly as package-lock.json pins them.
@@ -53,6 +61,10 @@ test-api: install
 
 test-integration: install
 	$(BIN)/pytest tests/integration
+
+## The /authn state machine: 10,000 sequences from a fixed seed (AUTHN_SM_EXAMPLES).
+test-property: install
+	$(BIN)/pytest -q tests/property
 
 ## The /authn state machine at depth: 200,000 sequences from a new random seed
 ## (a failure prints the @reproduce_failure blob to replay it).
