@@ -35,7 +35,7 @@ from app.domain.policy import (  # noqa: E402
     SignOnSettings,
 )
 from app.services import api_tokens  # noqa: E402
-from app.services import authn as engine  # noqa: E402
+from app.services.authn import transaction as engine  # noqa: E402
 from app.store import migrations  # noqa: E402
 
 PASSWORD = "Sup3r-Secret-Phrase"

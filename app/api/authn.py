@@ -349,6 +349,11 @@ def primary(body: dict[str, Any]) -> dict[str, Any]:
     """Primary authentication (username and password), or ``{stateToken}`` alone
     to read the transaction's current state."""
     ctx = context()
+    if body.get("username") is None:  # the body's shape says which call it is
+        if body.get("stateToken") is not None:
+            return _answer(authn.read(ctx, body.get("stateToken")))
+        if body.get("token") is not None:
+            return _answer(authn.activate(ctx, body))
     return _answer(authn.primary(ctx, body, session_cookie(ctx)))
 
 

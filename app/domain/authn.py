@@ -1,7 +1,8 @@
 """The /api/v1/authn transaction state machine: statuses, actions, the table of
-which action is allowed in which status, and ``next_status``.
+which action is allowed in which status, ``next_status``, and the rules that
+turn a user, the policies and a clock into the facts it decides on.
 
-Pure: no Flask, SQL or Redis. The engine (app.services.authn, next) loads a
+Pure: no Flask, SQL or Redis. The engine (app/services/authn/) loads a
 transaction, checks ``ALLOWED``, applies one action, asks ``next_status`` and
 saves with compare-and-set (see ../shared/ARCHITECTURE.md, "The one idea").
 """
@@ -9,7 +10,13 @@ saves with compare-and-set (see ../shared/ARCHITECTURE.md, "The one idea").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
+
+from app.domain.factors import FACTOR_TYPES, Factor, FactorKind
+from app.domain.policy import EffectivePolicy, Enrollment, Lockout, PasswordSettings
+from app.domain.users import User, UserStatus
 
 
 class Status(StrEnum):
@@ -196,3 +203,147 @@ def _next_recovery_status(facts: Facts, progress: Progress) -> Status:
     if progress.recovery_type is RecoveryType.PASSWORD and not progress.password_reset:
         return S.PASSWORD_RESET
     return S.SUCCESS
+
+
+# ---- the facts, from the user, the policies and a clock ------------------------------------
+#
+# Pure rules the engine (app/services/authn) applies on every call: what
+# ``next_status`` is told, which factors may answer an MFA requirement, which
+# users may sign in or recover at all.
+
+#: Users who may not sign in at all: the same 401 E0000004 as a wrong password.
+CANNOT_SIGN_IN = frozenset(
+    {UserStatus.STAGED, UserStatus.PROVISIONED, UserStatus.SUSPENDED, UserStatus.DEPROVISIONED}
+)
+
+
+@dataclass(frozen=True)
+class RecoveryChannel:
+    """One ``factorType`` of ``/authn/recovery/{password,unlock}``."""
+
+    channel: str  # how the code or link is delivered (factor channel)
+    policy_key: str  # its name in the password policy's recovery factors
+
+
+#: The ``factorType`` a recovery may name, and what each means.
+RECOVERY_CHANNELS: dict[str, RecoveryChannel] = {
+    "SMS": RecoveryChannel("sms", "okta_sms"),
+    "CALL": RecoveryChannel("call", "okta_call"),
+    "EMAIL": RecoveryChannel("email", "okta_email"),
+}
+
+#: Who may reset a forgotten password (an unlock needs LOCKED_OUT).
+_MAY_RESET = frozenset(
+    {UserStatus.ACTIVE, UserStatus.PASSWORD_EXPIRED, UserStatus.LOCKED_OUT, UserStatus.RECOVERY}
+)
+
+
+def may_recover(
+    user: User, settings: PasswordSettings, factor_type: str, recovery_type: RecoveryType
+) -> bool:
+    """Whether the password policy lets ``user`` recover this way (``factor_type``
+    one of ``RECOVERY_CHANNELS``)."""
+    if RECOVERY_CHANNELS[factor_type].policy_key not in settings.recovery_factors:
+        return False
+    if recovery_type is RecoveryType.UNLOCK:
+        return settings.self_service_unlock and user.status == UserStatus.LOCKED_OUT
+    return settings.self_service_password_reset and user.status in _MAY_RESET
+
+
+def auto_unlock_due(user: User, lockout: Lockout, now: datetime) -> bool:
+    """The policy's ``autoUnlockMinutes`` have passed since the user was locked."""
+    minutes = lockout.auto_unlock_minutes
+    if not minutes or user.status_changed is None:
+        return False
+    return now >= user.status_changed + timedelta(minutes=minutes)
+
+
+def days_until_expiry(user: User, policy: EffectivePolicy, now: datetime) -> int | None:
+    """Whole days left before the password expires (-1: expired); None: it never does."""
+    max_age = policy.password.max_age_days
+    if not max_age or user.password_changed is None:
+        return None
+    remaining = user.password_changed + timedelta(days=max_age) - now
+    return remaining.days if remaining.total_seconds() >= 0 else -1
+
+
+class Enrollable(NamedTuple):
+    """A factor type the enrolment policy allows, and the user's active one of it."""
+
+    kind: FactorKind
+    enrollment: str  # REQUIRED or OPTIONAL
+    factor: Factor | None
+
+
+@dataclass(frozen=True)
+class EnrollmentState:
+    """What the enrolment policy asks of a user with these factors."""
+
+    required_missing: bool
+    optional_available: bool
+    entries: list[Enrollable]
+
+
+def enrollment_state(policy: EffectivePolicy, user_factors: list[Factor]) -> EnrollmentState:
+    active = {(f.factor_type, f.provider): f for f in user_factors if f.active}
+    entries = []
+    required_missing = optional_available = False
+    for kind in FACTOR_TYPES:
+        enrollment = policy.enrollment_of(kind.factor_type, kind.provider)
+        if enrollment is Enrollment.NOT_ALLOWED:
+            continue
+        factor = active.get((kind.factor_type, kind.provider))
+        entries.append(Enrollable(kind, enrollment.value, factor))
+        if factor is None and enrollment is Enrollment.REQUIRED:
+            required_missing = True
+        elif factor is None:
+            optional_available = True
+    return EnrollmentState(required_missing, optional_available, entries)
+
+
+def prior_factors(
+    user_factors: list[Factor], progress: Progress, prior_factor_ids: list[str] | None
+) -> list[Factor]:
+    """The factors that can satisfy MFA: those active when the transaction began
+    (``prior_factor_ids``; None in a transaction begun before they were
+    recorded: then all active ones) and still active, and not enrolled in this
+    transaction. (The enrolment policy governs what may be enrolled; an
+    enrolled factor stays usable, as in Okta.)"""
+    held = set(progress.enrolled_factor_ids)
+    prior = None if prior_factor_ids is None else set(prior_factor_ids)
+    return [
+        f
+        for f in user_factors
+        if f.active and f.id not in held and (prior is None or f.id in prior)
+    ]
+
+
+def facts_for(
+    user: User,
+    policy: EffectivePolicy,
+    user_factors: list[Factor],
+    progress: Progress,
+    *,
+    prior_factor_ids: list[str] | None,
+    mfa_waived: bool,
+    now: datetime,
+) -> Facts:
+    """What ``next_status`` is told, from the user and policies as read now."""
+    days = days_until_expiry(user, policy, now)
+    enrollment = enrollment_state(policy, user_factors)
+    return Facts(
+        locked=user.status == UserStatus.LOCKED_OUT,
+        password_expired=user.status == UserStatus.PASSWORD_EXPIRED
+        or (days is not None and days < 0),
+        days_until_password_expiry=days,
+        warn_days=policy.password.expire_warn_days,
+        required_enrollments_missing=enrollment.required_missing,
+        optional_enrollments_available=enrollment.optional_available,
+        mfa_required=policy.sign_on.require_factor and not mfa_waived,
+        has_prior_factors=bool(prior_factors(user_factors, progress, prior_factor_ids)),
+        recovery_question_required=(
+            not progress.activating
+            and user.recovery_question is not None
+            and "recovery_question" in policy.password.recovery_factors
+        ),
+    )

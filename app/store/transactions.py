@@ -223,6 +223,15 @@ class Transactions:
         if not result:
             raise Conflict
 
+    def flush(self, also: Sequence[Write]) -> None:
+        """Send staged writes in one round trip, with no transaction to save
+        them with (a transaction that ends at the call that began it)."""
+        if also:
+            pipe = self.redis.pipeline(transaction=False)
+            for write in also:
+                write.apply(pipe)
+            pipe.execute()
+
     def release(self, loaded: Loaded) -> None:
         """Drop the lease without saving (the action failed: nothing changes)."""
         if loaded.nonce:

@@ -22,7 +22,7 @@ from app.domain.policy import (
     PasswordSettings,
     SignOnSettings,
 )
-from app.services import authn as authn_service
+from app.services.authn import transaction as authn_service
 from tests.conftest import PASSWORD
 
 LOGIN = "dade.murphy@example.com"

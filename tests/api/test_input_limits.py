@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from redis.exceptions import ResponseError
 
-from app.services import authn as authn_service
+from app.services.authn import transaction as authn_service
 from tests.api.test_authn import (
     E164,
     LOGIN,

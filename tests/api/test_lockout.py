@@ -15,8 +15,8 @@ import pyotp
 import pytest
 
 from app.domain.policy import Lockout, PasswordSettings
-from app.services import authn as authn_service
 from app.services import credentials, factor_verification
+from app.services.authn import transaction as authn_service
 from tests.api.test_authn import (
     E164,
     LOGIN,

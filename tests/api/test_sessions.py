@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from app.domain.policy import EffectivePolicy, SignOnSettings
-from app.services import authn as authn_service
 from app.services import sessions as session_service
+from app.services.authn import transaction as authn_service
 from tests.conftest import PASSWORD
 
 LOGIN = "isaac.brock@example.com"

@@ -26,7 +26,7 @@ from app.delivery import DeliveryError, Message
 from app.domain.clock import parse_timestamp
 from app.domain.policy import EffectivePolicy, Lockout, PasswordSettings
 from app.services import api_tokens
-from app.services import authn as authn_service
+from app.services.authn import transaction as authn_service
 from app.store import migrations
 from tests.conftest import PASSWORD, OktaClient, profile, settings_for
 

@@ -19,7 +19,7 @@ from app import create_app
 from app.delivery import Outbox
 from app.domain.policy import EffectivePolicy, SignOnSettings
 from app.services import api_tokens
-from app.services import authn as authn_service
+from app.services.authn import transaction as authn_service
 from app.store import migrations
 from tests.conftest import (
     PASSWORD,

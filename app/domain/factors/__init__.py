@@ -2,9 +2,10 @@
 
 ``FACTOR_TYPES`` is the one list of what can be enrolled: each entry names
 the factorType/provider pair of Okta's reference, its vendor name, its id
-prefix, how it is verified and whether it needs activation. The per-type
-behaviour lives in one module each (``totp``, ``sms``, ``call``, ``email``,
-``question``); ``sent_code`` holds what the three delivered-code types share.
+prefix, how it is verified, whether it needs activation and what it adds to
+a session's ``amr``. The per-type behaviour lives in one module each
+(``totp``, ``sms``, ``call``, ``email``, ``question``); ``sent_code`` holds
+what the three delivered-code types share.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class FactorKind:
     verification: Verification
     channel: str | None = None  # delivery channel for SENT_CODE types
     activate_on_enroll_allowed: bool = False  # Okta's ?activate=true
+    #: What a verification of it adds to the session's ``amr`` (RFC 8176 values).
+    amr: str = ""
 
     @property
     def needs_activation(self) -> bool:
@@ -45,12 +48,12 @@ V = Verification
 #: Prefixes follow the seed walkthrough's real responses (uft, sms, ufs) and
 #: Okta's reference for the rest (ost, clf, emf).
 FACTOR_TYPES: tuple[FactorKind, ...] = (
-    FactorKind("token:software:totp", "GOOGLE", "GOOGLE", "uft", V.TOTP),
-    FactorKind("token:software:totp", "OKTA", "OKTA", "ost", V.TOTP),
-    FactorKind("sms", "OKTA", "OKTA", "sms", V.SENT_CODE, "sms", True),
-    FactorKind("call", "OKTA", "OKTA", "clf", V.SENT_CODE, "call", True),
-    FactorKind("email", "OKTA", "OKTA", "emf", V.SENT_CODE, "email", True),
-    FactorKind("question", "OKTA", "OKTA", "ufs", V.ANSWER),
+    FactorKind("token:software:totp", "GOOGLE", "GOOGLE", "uft", V.TOTP, amr="otp"),
+    FactorKind("token:software:totp", "OKTA", "OKTA", "ost", V.TOTP, amr="otp"),
+    FactorKind("sms", "OKTA", "OKTA", "sms", V.SENT_CODE, "sms", True, amr="sms"),
+    FactorKind("call", "OKTA", "OKTA", "clf", V.SENT_CODE, "call", True, amr="tel"),
+    FactorKind("email", "OKTA", "OKTA", "emf", V.SENT_CODE, "email", True, amr="email"),
+    FactorKind("question", "OKTA", "OKTA", "ufs", V.ANSWER, amr="kba"),
 )
 KINDS: dict[tuple[str, str], FactorKind] = {(k.factor_type, k.provider): k for k in FACTOR_TYPES}
 
