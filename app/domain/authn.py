@@ -125,6 +125,15 @@ class Progress:
     password_reset: bool = False
     activating: bool = False  # an activation token: the user chooses a first password
 
+    @property
+    def recovering(self) -> bool:
+        """Still proving the user another way: an unlock, or a password recovery
+        (or activation) before its new password is set. A lock does not end such
+        a transaction; once the password is reset it is a sign-in like any other."""
+        if self.recovery_type is RecoveryType.UNLOCK:
+            return True
+        return self.recovery_type is RecoveryType.PASSWORD and not self.password_reset
+
 
 def next_status(facts: Facts, progress: Progress) -> Status:
     """The first requirement not yet met, in the order Okta's engine applies them.

@@ -7,9 +7,10 @@ password. Each test here failed on the engine before the fix (checked by hand).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
-from app.domain.policy import Enrollment, PasswordSettings
+from app.domain.policy import Enrollment, Lockout, PasswordSettings
 from tests.api.test_authn import (
     E164,
     LOGIN,
@@ -302,3 +303,27 @@ def test_activation_with_factors_set_up_by_an_admin_asks_for_one(
     assert body["status"] == "PASSWORD_RESET"
     body = _reset(anonymous, body["stateToken"]).get_json()
     assert body["status"] == "MFA_REQUIRED", body
+
+
+def test_a_lock_ends_a_recovery_that_has_reached_its_mfa(
+    anonymous: Any, api: Any, make_user: Any, policy: Policy, clock: Any, outbox: Any
+) -> None:
+    """After the reset a recovery is a sign-in: a lock set meanwhile ends it,
+    and a right code on it is not judged (no SUCCESS for a locked user)."""
+    user = make_user()
+    totp = enroll_active(api, user, "token:software:totp", outbox, clock)
+    _recovery_policy(policy)
+    policy.set(
+        password=replace(policy.value.password, lockout=Lockout(max_attempts=1)),
+    )
+    authn(anonymous, "/recovery/password", username=LOGIN, factorType="EMAIL")
+    link = re.search(r"/signin/reset-password/([\w-]+)", outbox.messages(to=LOGIN)[0].body)
+    assert link
+    body = authn(anonymous, "/recovery/token", recoveryToken=link.group(1)).get_json()
+    token = _reset(anonymous, body["stateToken"]).get_json()["stateToken"]
+    assert sign_in(anonymous, password="Wrong-Password-1").status_code == 401
+    assert api.get(f"/api/v1/users/{user['id']}").get_json()["status"] == "LOCKED_OUT"
+    clock.advance(seconds=30)
+    code = totp_now(totp["secret"], clock)
+    r = authn(anonymous, f"/factors/{totp['id']}/verify", stateToken=token, passCode=code)
+    assert r.status_code == 401 and r.get_json()["errorCode"] == "E0000011"

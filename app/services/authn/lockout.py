@@ -158,8 +158,9 @@ def admit(ctx: Context, call: Call, state_token: str, action: Action) -> Call:
     """Refuse, unjudged, a call on a sign-in transaction whose user is locked
     out (the transaction ends: a lock kills the transactions opened before
     it), and a guess whose slot is beyond ``maxAttempts``. Recovery
-    transactions (unlock, forgot password) live on for a locked user."""
-    recovering = call.tx.progress.recovery_type is not None
+    transactions (unlock, forgot password) live on for a locked user until
+    the new password is set; after that they are sign-ins like any other."""
+    recovering = call.tx.progress.recovering
     maximum = call.policy.password.lockout.max_attempts
     if not recovering and call.user.status == UserStatus.LOCKED_OUT:
         give_back(ctx, call.user.id, call.slot)
