@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -115,9 +116,16 @@ class Hasher:
         self._argon2 = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, type=Type.ID
         )
+        self._decoy = _decoy_hash(time_cost, memory_cost, parallelism)
 
     def hash(self, password: str) -> str:
         return self._argon2.hash(password)
+
+    def verify_decoy(self, password: str) -> None:
+        """Spend what verifying a real user's password costs, on a hash nothing
+        matches: unknown and unusable users must take as long as real ones. The
+        decoy is built, not hashed, so even the first such call costs one hash."""
+        self.verify(self._decoy, password)
 
     def verify(self, stored: str, password: str) -> tuple[bool, bool]:
         """Return ``(matches, needs_rehash)`` for ``password`` against ``stored``."""
@@ -129,6 +137,15 @@ class Hasher:
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False, False
         return True, self._argon2.check_needs_rehash(stored)
+
+
+def _decoy_hash(time_cost: int, memory_cost: int, parallelism: int) -> str:
+    """An argon2id hash string with this hasher's cost and random salt and digest:
+    verifying against it costs a real verification and never matches."""
+    salt, digest = (
+        base64.b64encode(secrets.token_bytes(size)).decode().rstrip("=") for size in (16, 32)
+    )
+    return f"$argon2id$v=19$m={memory_cost},t={time_cost},p={parallelism}${salt}${digest}"
 
 
 def imported_hash(spec: dict[str, Any]) -> str:

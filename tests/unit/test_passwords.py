@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from typing import Any
 
 import bcrypt
 import pytest
@@ -111,3 +112,24 @@ def test_exclude_common_refuses_the_common_password_list_in_any_case() -> None:
     lenient = PasswordPolicy()  # Okta's default: the dictionary check is off
     assert lenient.unmet("Password1", {}) == []
     assert COMMON_RULE not in lenient.requirements()
+
+
+def test_the_decoy_hash_costs_a_real_verification_and_never_matches() -> None:
+    """Unknown users are checked against it: same parameters as real hashes,
+    built without hashing, so the first unknown sign-in costs one hash, not two."""
+    import argon2
+
+    hasher = Hasher(time_cost=2, memory_cost=2048, parallelism=1)
+    real = hasher.hash("anything")
+    assert argon2.extract_parameters(hasher._decoy) == argon2.extract_parameters(real)
+    assert hasher._decoy != Hasher(time_cost=2, memory_cost=2048, parallelism=1)._decoy
+    for password in ("anything", "", "portcullis-dummy-password"):
+        assert hasher.verify(hasher._decoy, password) == (False, False)
+
+
+def test_the_first_decoy_check_hashes_nothing(monkeypatch: Any) -> None:
+    hasher = Hasher(time_cost=1, memory_cost=1024, parallelism=1)
+    calls: list[str] = []
+    monkeypatch.setattr(hasher, "hash", lambda password: calls.append(password))
+    hasher.verify_decoy("guess")
+    assert calls == []

@@ -32,15 +32,9 @@ def authentication_failed() -> ApiError:
     return ApiError("E0000004")
 
 
-_DUMMY_HASH: dict[str, str] = {}
-
-
 def burn_hash(ctx: Context, password: str) -> None:
-    """Verify against a dummy hash so unknown users cost what known ones do."""
-    dummy = _DUMMY_HASH.get("argon2")
-    if dummy is None:
-        dummy = _DUMMY_HASH.setdefault("argon2", ctx.hasher.hash("portcullis-dummy-password"))
-    ctx.hasher.verify(dummy, password)
+    """Verify against a decoy hash so unknown users cost what known ones do."""
+    ctx.hasher.verify_decoy(password)
 
 
 def unlock(ctx: Context, user_id: str) -> None:
