@@ -20,6 +20,7 @@ from app.store import UnitOfWork
 
 ACTIVATION = "activation"
 RECOVERY = "recovery"
+UNLOCK = "unlock"
 log = logging.getLogger("portcullis.users")
 
 
@@ -143,7 +144,33 @@ def issue_recovery(
     return tokens.issue(RECOVERY, user.id, ttl, token)
 
 
+def issue_unlock(ctx: Context, user: User, *, settings: PasswordSettings) -> str:
+    """A new self-service unlock token, e-mailed first (as :func:`issue_recovery`);
+    it lives as long as the policy's recovery tokens."""
+    ttl = recovery_ttl(ctx, settings)
+    tokens = ctx.stores.one_time_tokens
+    token = tokens.new_token()
+    org = ctx.settings.org_name
+    _send(
+        ctx,
+        user,
+        Message(
+            channel="email",
+            to=str(user.profile.get("email") or user.login),
+            subject=f"{org}: unlock your account",
+            body=(
+                f"Someone asked to unlock the {org} account {user.login}. "
+                f"To unlock it, open {ctx.url(f'/signin/unlock/{token}')}\n\n"
+                "If it was not you, ignore this message."
+            ),
+            valid_for=ttl,
+        ),
+    )
+    return tokens.issue(UNLOCK, user.id, ttl, token)
+
+
 def forget_tokens(ctx: Context, user_id: str) -> None:
-    """Revoke every outstanding activation and recovery token of a user."""
-    for kind in (ACTIVATION, RECOVERY):
+    """Revoke every outstanding activation, recovery and unlock token of a user
+    (a new password, or a change of status, voids every link sent before)."""
+    for kind in (ACTIVATION, RECOVERY, UNLOCK):
         ctx.stores.one_time_tokens.revoke_for_user(kind, user_id)

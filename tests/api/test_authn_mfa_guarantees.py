@@ -327,3 +327,28 @@ def test_a_lock_ends_a_recovery_that_has_reached_its_mfa(
     code = totp_now(totp["secret"], clock)
     r = authn(anonymous, f"/factors/{totp['id']}/verify", stateToken=token, passCode=code)
     assert r.status_code == 401 and r.get_json()["errorCode"] == "E0000011"
+
+
+def test_a_new_password_voids_an_unlock_link_sent_before(
+    anonymous: Any, make_user: Any, policy: Policy, outbox: Any, clock: Any
+) -> None:
+    """Every link sent before a password reset dies with it, unlock links too."""
+    make_user()
+    policy.set(
+        password=PasswordSettings(
+            recovery_factors=frozenset({"okta_email"}),
+            self_service_unlock=True,
+            lockout=Lockout(max_attempts=1),
+        )
+    )
+    assert sign_in(anonymous, password="Wrong-Password-1").status_code == 401  # locked now
+    authn(anonymous, "/recovery/unlock", username=LOGIN, factorType="EMAIL")
+    unlock = re.search(r"/signin/unlock/([\w-]+)", outbox.messages(to=LOGIN)[0].body)
+    clock.advance(seconds=31)  # past the recovery throttle
+    authn(anonymous, "/recovery/password", username=LOGIN, factorType="EMAIL")
+    reset = re.search(r"/signin/reset-password/([\w-]+)", outbox.messages(to=LOGIN)[0].body)
+    assert unlock and reset
+    body = authn(anonymous, "/recovery/token", recoveryToken=reset.group(1)).get_json()
+    assert _reset(anonymous, body["stateToken"]).get_json()["status"] == "SUCCESS"
+    r = authn(anonymous, "/recovery/token", recoveryToken=unlock.group(1))
+    assert r.status_code == 401 and r.get_json()["errorCode"] == "E0000011"

@@ -13,7 +13,6 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from app.delivery import Message
 from app.domain.authn import (
     CANNOT_SIGN_IN,
     RECOVERY_CHANNELS,
@@ -110,9 +109,6 @@ def start_recovery(ctx: Context, body: dict[str, Any], recovery_type: RecoveryTy
     )
 
 
-UNLOCK_TOKEN = "unlock"
-
-
 def _send_recovery_email(
     ctx: Context, user: User, policy: EffectivePolicy, recovery_type: RecoveryType
 ) -> None:
@@ -120,28 +116,9 @@ def _send_recovery_email(
         if recovery_type is RecoveryType.PASSWORD:
             activation.issue_recovery(ctx, user, send_email=True, settings=policy.password)
         else:
-            _send_unlock_email(ctx, user, activation.recovery_ttl(ctx, policy.password))
+            activation.issue_unlock(ctx, user, settings=policy.password)
     except Exception:  # the answer must not reveal whether the e-mail went out
         log.exception("recovery e-mail to user %s could not be sent", user.id)
-
-
-def _send_unlock_email(ctx: Context, user: User, ttl: int) -> None:
-    tokens = ctx.stores.one_time_tokens
-    token = tokens.new_token()  # issued once the e-mail is on its way
-    email = str(user.profile.get("email") or "")
-    link = ctx.url(f"/signin/unlock/{token}")
-    org = ctx.settings.org_name
-    ctx.delivery.send(
-        Message(
-            "email",
-            email,
-            f"{org}: unlock your account",
-            f"Someone asked to unlock the {org} account {user.login}. "
-            f"To unlock it, open {link}\n\nIf it was not you, ignore this message.",
-            valid_for=ttl,
-        )
-    )
-    tokens.issue(UNLOCK_TOKEN, user.id, ttl, token)
 
 
 def _resend_subject(state_token: str) -> str:
@@ -199,7 +176,7 @@ def recovery_token(ctx: Context, body: dict[str, Any]) -> View:
     recovery_type = RecoveryType.PASSWORD
     user_id = tokens.consume(activation.RECOVERY, token)
     if user_id is None:
-        user_id = tokens.consume(UNLOCK_TOKEN, token)
+        user_id = tokens.consume(activation.UNLOCK, token)
         recovery_type = RecoveryType.UNLOCK
     if user_id is None:
         raise InvalidToken()
