@@ -9,6 +9,7 @@ the sign-in page serves.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from app.delivery import DeliveryError, Message
 from app.domain.errors import ApiError
@@ -61,30 +62,39 @@ def _send(ctx: Context, user: User, message: Message) -> None:
         raise EmailNotDelivered() from exc
 
 
-def issue_activation(ctx: Context, user: User, *, send_email: bool) -> str:
-    """A new activation token, e-mailed first when asked: it replaces the
-    previous one only once the e-mail is on its way."""
+def _issue(
+    ctx: Context,
+    user: User,
+    kind: str,
+    ttl: int,
+    email: tuple[str, Callable[[str], str]] | None,
+) -> str:
+    """A new one-time token of ``kind`` for ``user``. ``email``: its subject and
+    body (given the token), sent first: the token replaces the previous one
+    only once the e-mail is on its way."""
     tokens = ctx.stores.one_time_tokens
     token = tokens.new_token()
-    if send_email:
-        _send(
-            ctx,
-            user,
-            Message(
-                channel="email",
-                to=str(user.profile.get("email") or user.login),
-                subject=f"Activate your {ctx.settings.org_name} account",
-                body=(
-                    f"Hello {user.profile.get('firstName', '')},\n\n"
-                    f"An account was created for you ({user.login}). Activate it here:\n"
-                    f"{activation_url(ctx, token)}\n\n"
-                    f"The link works once and expires in "
-                    f"{ctx.settings.activation_token_ttl // 3600} hours.\n"
-                ),
-                valid_for=ctx.settings.activation_token_ttl,
-            ),
+    if email is not None:
+        subject, body = email
+        to = str(user.profile.get("email") or user.login)
+        _send(ctx, user, Message("email", to, subject, body(token), valid_for=ttl))
+    return tokens.issue(kind, user.id, ttl, token)
+
+
+def issue_activation(ctx: Context, user: User, *, send_email: bool) -> str:
+    """A new activation token, e-mailed first when asked."""
+    ttl = ctx.settings.activation_token_ttl
+    subject = f"Activate your {ctx.settings.org_name} account"
+
+    def body(token: str) -> str:
+        return (
+            f"Hello {user.profile.get('firstName', '')},\n\n"
+            f"An account was created for you ({user.login}). Activate it here:\n"
+            f"{activation_url(ctx, token)}\n\n"
+            f"The link works once and expires in {ttl // 3600} hours.\n"
         )
-    return tokens.issue(ACTIVATION, user.id, ctx.settings.activation_token_ttl, token)
+
+    return _issue(ctx, user, ACTIVATION, ttl, (subject, body) if send_email else None)
 
 
 def recovery_ttl(ctx: Context, settings: PasswordSettings) -> int:
@@ -120,53 +130,34 @@ def issue_recovery(
         else:
             settings = policies.effective_for(ctx, uow, user).password
     ttl = recovery_ttl(ctx, settings)
-    tokens = ctx.stores.one_time_tokens
-    token = tokens.new_token()
-    if send_email:
-        _send(
-            ctx,
-            user,
-            Message(
-                channel="email",
-                to=str(user.profile.get("email") or user.login),
-                subject=f"Reset your {ctx.settings.org_name} password",
-                body=(
-                    f"Hello {user.profile.get('firstName', '')},\n\n"
-                    f"A password reset was requested for {user.login}. Reset it here:\n"
-                    f"{reset_password_url(ctx, token)}\n\n"
-                    f"The link works once and expires in "
-                    f"{_lifetime_text(ttl)}. If you did not ask "
-                    "for this, ignore this message.\n"
-                ),
-                valid_for=ttl,
-            ),
+    subject = f"Reset your {ctx.settings.org_name} password"
+
+    def body(token: str) -> str:
+        return (
+            f"Hello {user.profile.get('firstName', '')},\n\n"
+            f"A password reset was requested for {user.login}. Reset it here:\n"
+            f"{reset_password_url(ctx, token)}\n\n"
+            f"The link works once and expires in {_lifetime_text(ttl)}. If you did not "
+            "ask for this, ignore this message.\n"
         )
-    return tokens.issue(RECOVERY, user.id, ttl, token)
+
+    return _issue(ctx, user, RECOVERY, ttl, (subject, body) if send_email else None)
 
 
 def issue_unlock(ctx: Context, user: User, *, settings: PasswordSettings) -> str:
     """A new self-service unlock token, e-mailed first (as :func:`issue_recovery`);
     it lives as long as the policy's recovery tokens."""
-    ttl = recovery_ttl(ctx, settings)
-    tokens = ctx.stores.one_time_tokens
-    token = tokens.new_token()
     org = ctx.settings.org_name
-    _send(
-        ctx,
-        user,
-        Message(
-            channel="email",
-            to=str(user.profile.get("email") or user.login),
-            subject=f"{org}: unlock your account",
-            body=(
-                f"Someone asked to unlock the {org} account {user.login}. "
-                f"To unlock it, open {ctx.url(f'/signin/unlock/{token}')}\n\n"
-                "If it was not you, ignore this message."
-            ),
-            valid_for=ttl,
-        ),
-    )
-    return tokens.issue(UNLOCK, user.id, ttl, token)
+
+    def body(token: str) -> str:
+        return (
+            f"Someone asked to unlock the {org} account {user.login}. "
+            f"To unlock it, open {ctx.url(f'/signin/unlock/{token}')}\n\n"
+            "If it was not you, ignore this message."
+        )
+
+    subject = f"{org}: unlock your account"
+    return _issue(ctx, user, UNLOCK, recovery_ttl(ctx, settings), (subject, body))
 
 
 def forget_tokens(ctx: Context, user_id: str) -> None:
