@@ -752,7 +752,10 @@ class AuthnMachine(RuleBasedStateMachine):
 
     @initialize()
     def begin(self) -> None:
-        pass
+        """Does nothing (the world is restored in ``__init__``), but the fixed
+        seed's sequences were drawn with it: removing it redraws every one, and
+        the redraw finds four places where this model is wrong (see the issue
+        10 note) that must be mended first."""
 
     @rule(
         who=st.sampled_from(["alice", "nina"]),
