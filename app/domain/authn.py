@@ -310,21 +310,15 @@ def enrollment_state(policy: EffectivePolicy, user_factors: list[Factor]) -> Enr
     return EnrollmentState(required_missing, optional_available, entries)
 
 
-def prior_factors(
-    user_factors: list[Factor], progress: Progress, prior_factor_ids: list[str] | None
-) -> list[Factor]:
-    """The factors that can satisfy MFA: those active when the transaction began
-    (``prior_factor_ids``; None in a transaction begun before they were
-    recorded: then all active ones) and still active, and not enrolled in this
-    transaction. (The enrolment policy governs what may be enrolled; an
-    enrolled factor stays usable, as in Okta.)"""
+def prior_factors(user_factors: list[Factor], progress: Progress) -> list[Factor]:
+    """The factors that can satisfy MFA: the user's active ones, read now, but
+    not those enrolled in this transaction. Read now, not when the transaction
+    began: a factor added meanwhile (by an admin, or by another sign-in that
+    reached SUCCESS) must be proven too, and one removed meanwhile answers
+    nothing. (The enrolment policy governs what may be enrolled; an enrolled
+    factor stays usable, as in Okta.)"""
     held = set(progress.enrolled_factor_ids)
-    prior = None if prior_factor_ids is None else set(prior_factor_ids)
-    return [
-        f
-        for f in user_factors
-        if f.active and f.id not in held and (prior is None or f.id in prior)
-    ]
+    return [f for f in user_factors if f.active and f.id not in held]
 
 
 def facts_for(
@@ -333,7 +327,6 @@ def facts_for(
     user_factors: list[Factor],
     progress: Progress,
     *,
-    prior_factor_ids: list[str] | None,
     mfa_waived: bool,
     now: datetime,
 ) -> Facts:
@@ -349,7 +342,7 @@ def facts_for(
         required_enrollments_missing=enrollment.required_missing,
         optional_enrollments_available=enrollment.optional_available,
         mfa_required=policy.sign_on.require_factor and not mfa_waived,
-        has_prior_factors=bool(prior_factors(user_factors, progress, prior_factor_ids)),
+        has_prior_factors=bool(prior_factors(user_factors, progress)),
         recovery_question_required=(
             not progress.activating
             and user.recovery_question is not None

@@ -121,6 +121,36 @@ def test_the_first_enrolment_counts_as_mfa_for_a_user_with_none(
     assert _factor_statuses(api, user) == {"question": "ACTIVE"}
 
 
+def test_a_factor_added_while_the_transaction_is_open_must_be_proven(
+    anonymous: Any, api: Any, make_user: Any, policy: Policy, clock: Any, outbox: Any
+) -> None:
+    """The factors that answer MFA are read at each step, not when the
+    transaction began: once an admin (or the owner, in another sign-in) has
+    given the user a factor, a transaction begun before cannot count an
+    enrolment of the attacker's choosing as the MFA, nor skip it."""
+    user = make_user()
+    policy.require_mfa()
+    token = sign_in(anonymous, options={"multiOptionalFactorEnroll": True}).get_json()["stateToken"]
+    assert authn(anonymous, stateToken=token).get_json()["status"] == "MFA_ENROLL"
+    totp = enroll_active(api, user, "token:software:totp", outbox, clock)
+
+    assert authn(anonymous, stateToken=token).get_json()["status"] == "MFA_ENROLL"  # as stored
+    _refused(
+        authn(anonymous, "/factors", stateToken=token, factorType="question", profile=QUESTION)
+    )
+    assert "question" not in _factor_statuses(api, user)
+    # Skipping the optional enrolments leaves the MFA the rule requires.
+    assert authn(anonymous, "/skip", stateToken=token).get_json()["status"] == "MFA_REQUIRED"
+    clock.advance(seconds=30)
+    r = authn(
+        anonymous,
+        f"/factors/{totp['id']}/verify",
+        stateToken=token,
+        passCode=totp_now(totp["secret"], clock),
+    )
+    assert r.get_json()["status"] == "SUCCESS", r.get_json()
+
+
 def test_an_enrolment_after_the_mfa_adds_no_second_proof(
     anonymous: Any, api: Any, make_user: Any, policy: Policy, clock: Any, outbox: Any, ctx: Any
 ) -> None:

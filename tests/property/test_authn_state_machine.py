@@ -49,7 +49,6 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
-    initialize,
     invariant,
     precondition,
     rule,
@@ -165,7 +164,6 @@ class MTx:
     status: str
     expires_at: datetime
     kind: str  # primary, recovery, activation
-    active_at_start: set[str]
     warn_requested: bool = False
     warn_skipped: bool = False
     multi: bool = False
@@ -185,6 +183,8 @@ class MTx:
     answered: bool = False
     reset_done: bool = False
     decoy: bool = False
+    #: When this recovery transaction last claimed a send (its start, a resend).
+    resend_claimed: datetime | None = None
     #: Factors enrolled and proven in this transaction: inactive until its SUCCESS.
     enrolled: list[str] = field(default_factory=list)
 
@@ -543,6 +543,20 @@ class AuthnMachine(RuleBasedStateMachine):
             return True
         return False
 
+    def _beyond_limit(self, user: MUser) -> bool:
+        """An attempt takes a slot before it is judged; one past ``maxAttempts``
+        (possible once an admin lowered it) is judged not at all: it locks the
+        user (and the count starts again), or, for a user who cannot be locked,
+        stays counted. True if the attempt was refused so."""
+        maximum = self.policy.max_attempts
+        if not maximum or user.failures + 1 <= maximum:
+            return False
+        if user.status in ("ACTIVE", "PASSWORD_EXPIRED"):
+            user.status, user.failures = "LOCKED_OUT", 0
+        else:
+            user.failures += 1
+        return True
+
     def _kill(self, tx: MTx) -> None:
         if tx.token:
             self.dead_tokens.append(tx.token)
@@ -640,6 +654,24 @@ class AuthnMachine(RuleBasedStateMachine):
             return mfa
         return S.SUCCESS
 
+    def _verification_due(self, tx: MTx) -> bool:
+        """The user has an active factor (not one enrolled in this flow) and
+        must prove one: MFA is required, or an enrolment is due."""
+        user, policy = tx.user, self.policy
+        if tx.mfa_verified or not user.active():
+            return False
+        active_keys = {f.kind.key for f in user.active()} | {
+            user.factors[i].kind.key for i in tx.enrolled if i in user.factors
+        }
+        required_missing = any(
+            v == "REQUIRED" and k not in active_keys for k, v in policy.enrollment.items()
+        )
+        optional = any(
+            v == "OPTIONAL" and k not in active_keys for k, v in policy.enrollment.items()
+        )
+        mfa_required = policy.require_factor and not tx.mfa_waived
+        return mfa_required or required_missing or (tx.multi and optional and not tx.enroll_skipped)
+
     def _skippable(self, tx: MTx) -> bool:
         active_keys = {f.kind.key for f in tx.user.active()} | {
             tx.user.factors[i].kind.key for i in tx.enrolled if i in tx.user.factors
@@ -685,6 +717,7 @@ class AuthnMachine(RuleBasedStateMachine):
             return
         assert "sessionToken" in body, body
         assert user.status != "LOCKED_OUT", "a locked user reached SUCCESS"
+        user.failures = 0
         for fid in tx.enrolled:  # what the transaction enrolled is active only now
             if fid in user.factors:
                 user.factors[fid].active = True
@@ -692,10 +725,10 @@ class AuthnMachine(RuleBasedStateMachine):
         assert proven, "a sessionToken without a proven password, recovery or activation"
         if self.policy.require_factor and not tx.mfa_waived:
             prior = tx.verified_prior or (tx.reset_done and self._recovery_counts_as_factor(tx))
-            first = tx.first_enrolled and not tx.active_at_start
+            first = tx.first_enrolled
             assert prior or first, (
-                "SUCCESS under requireFactor without verifying a factor active before the "
-                f"transaction (factors at start: {sorted(tx.active_at_start)})"
+                "SUCCESS under requireFactor without verifying an active factor, or "
+                "enrolling a first one"
             )
         if (
             tx.remember
@@ -714,12 +747,18 @@ class AuthnMachine(RuleBasedStateMachine):
         assert r.status_code == status and body.get("errorCode") in codes, (r.status_code, body)
 
     def _mark_verified(self, tx: MTx, factor: MFactor, *, enrolled: bool = False) -> None:
+        """A factor proven in ``tx``. One enrolled in it counts as the MFA only
+        as a first factor: when the user has no other active factor now (one
+        an admin added meanwhile must be proven like any other)."""
+        if enrolled:
+            others = [f for f in tx.user.active() if f.id not in tx.enrolled]
+            if others or tx.mfa_verified:
+                return
+            tx.first_enrolled = True
+        else:
+            tx.verified_prior = True  # an active factor not enrolled in the flow
         tx.mfa_verified = True
         tx.challenged = None
-        if factor.id in tx.active_at_start:
-            tx.verified_prior = True
-        if enrolled and not tx.active_at_start:
-            tx.first_enrolled = True
 
     # ---- calls on the open transaction ------------------------------------------------
 
@@ -739,7 +778,24 @@ class AuthnMachine(RuleBasedStateMachine):
         if not tx.decoy and tx.user.status in ("SUSPENDED",):
             self._refused(r, 401, "E0000011")
             return None
+        if self._locked_out_of(tx):
+            self._dead_answer(tx, r)
+            return None
         return tx, r
+
+    def _locked_out_of(self, tx: MTx) -> bool:
+        """A lock ends the user's sign-in transactions opened before it; a
+        recovery lives on until its new password is set."""
+        recovering = tx.recovery_type is not None and not tx.reset_done
+        return not tx.decoy and not recovering and tx.user.status == "LOCKED_OUT"
+
+    def _dead_answer(self, tx: MTx, r: Any) -> None:
+        """The answer on an ended sign-in transaction of a locked user: LOCKED_OUT
+        (the policy shows lockouts), with no stateToken to go on with."""
+        body = r.get_json()
+        assert r.status_code == 200 and body["status"] == S.LOCKED_OUT, body
+        assert "stateToken" not in body, body
+        self._kill(tx)
 
     def has_tx(self) -> bool:
         return self.tx is not None and self.tx.token is not None
@@ -749,13 +805,6 @@ class AuthnMachine(RuleBasedStateMachine):
         return tx.user.active_of(kind)
 
     # ---- rules: primary authentication ------------------------------------------------
-
-    @initialize()
-    def begin(self) -> None:
-        """Does nothing (the world is restored in ``__init__``), but the fixed
-        seed's sequences were drawn with it: removing it redraws every one, and
-        the redraw finds four places where this model is wrong (see the issue
-        10 note) that must be mended first."""
 
     @rule(
         who=st.sampled_from(["alice", "nina"]),
@@ -779,6 +828,9 @@ class AuthnMachine(RuleBasedStateMachine):
             self._refused(r, 401, "E0000004")
             return
         correct = password == user.password
+        if user.status != "LOCKED_OUT" and self._beyond_limit(user):
+            assert r.status_code == 200 and r.get_json()["status"] == S.LOCKED_OUT, r.get_json()
+            return
         if not correct:
             if user.status == "LOCKED_OUT" or self._record_failure(user):
                 assert r.status_code == 200 and r.get_json()["status"] == S.LOCKED_OUT
@@ -788,14 +840,14 @@ class AuthnMachine(RuleBasedStateMachine):
         if user.status == "LOCKED_OUT":
             assert r.status_code == 200 and r.get_json()["status"] == S.LOCKED_OUT, r.get_json()
             return
-        user.failures = 0
+        # A right password gives back its own slot; the count of earlier
+        # failures stands until SUCCESS or a proven factor.
         tx = MTx(
             None,
             user,
             S.UNAUTHENTICATED,
             self.now(),
             "primary",
-            {f.id for f in user.active()},
             warn_requested=warn,
             multi=multi,
             device=device,
@@ -831,6 +883,9 @@ class AuthnMachine(RuleBasedStateMachine):
             return
         if not tx.decoy and tx.user.status == "SUSPENDED":
             self._refused(r, 401, "E0000011")
+            return
+        if self._locked_out_of(tx):
+            self._dead_answer(tx, r)
             return
         assert r.status_code == 200, r.get_json()
         assert r.get_json()["status"] == tx.status, (r.get_json()["status"], tx.status)
@@ -895,6 +950,9 @@ class AuthnMachine(RuleBasedStateMachine):
             return
         tx, r = got
         user = tx.user
+        if self._verification_due(tx):  # a factor given meanwhile: proven first
+            self._refused(r, 403, "E0000079")
+            return
         if user.active_of(kind) is not None:
             assert r.status_code in (400, 403), r.get_json()
             return
@@ -1048,6 +1106,10 @@ class AuthnMachine(RuleBasedStateMachine):
         if got is None:
             return
         tx, r = got
+        guess = bool(body.get("passCode") or body.get("answer"))
+        if guess and self._beyond_limit(tx.user):
+            self._dead_answer(tx, r)
+            return
         if factor is None or not factor.active:
             self._refused(r, 404, "E0000007")
             return
@@ -1193,11 +1255,11 @@ class AuthnMachine(RuleBasedStateMachine):
             S.RECOVERY_CHALLENGE,
             self.now() + timedelta(seconds=STATE_TTL),
             "recovery",
-            {f.id for f in user.active()},
             recovery_type=recovery,
             recovery_channel=channel,
             recovery_factor=factor.id if factor else None,
             decoy=factor is None,
+            resend_claimed=self.now(),  # a resend right away waits, for a decoy too
         )
         if factor is not None and self._send_expected(factor):
             assert len(sent) == 1, sent
@@ -1244,15 +1306,29 @@ class AuthnMachine(RuleBasedStateMachine):
     @rule()
     def recovery_resend(self) -> None:
         tx = self.tx
-        assert tx is not None
+        assert tx is not None and tx.token is not None
         channel = tx.recovery_channel or "SMS"
-        got = self._on_tx(Action.RECOVERY_RESEND, f"/recovery/factors/{channel}/resend", {})
-        if got is None:
+        r = self.post(f"/recovery/factors/{channel}/resend", {"stateToken": tx.token}, tx.user)
+        if self.now() >= tx.expires_at:
+            self._refused(r, 401, "E0000011")
+            self._kill(tx)
             return
-        tx, r = got
-        if tx.decoy:  # throttled per transaction like a real one; never sends
-            assert r.status_code in (200, 429), r.get_json()
+        if Action.RECOVERY_RESEND not in ALLOWED[Status(tx.status)]:
+            self._refused(r, 403, "E0000079")
+            return
+        # One send per transaction each RESEND_AFTER seconds, claimed before
+        # anything about the user is read: a decoy waits exactly as a real one.
+        claimed = tx.resend_claimed
+        if claimed is not None and (self.now() - claimed).total_seconds() < RESEND_AFTER:
+            self._refused(r, 429, "E0000109" if channel == "SMS" else "E0000113")
+            return
+        tx.resend_claimed = self.now()
+        if tx.decoy:  # never sends
             assert not self.new_messages()
+            self._answered(tx, r, allowed={tx.status})
+            return
+        if tx.user.status == "SUSPENDED":
+            self._refused(r, 401, "E0000011")
             return
         factor = tx.user.factors.get(tx.recovery_factor or "")
         if tx.recovery_factor is None:
@@ -1261,14 +1337,16 @@ class AuthnMachine(RuleBasedStateMachine):
         if factor is None or not factor.active:
             self._refused(r, 404, "E0000007")
             return
-        # Throttled per transaction and per destination: either answer may come.
-        assert r.status_code in (200, 429), r.get_json()
+        # The destination's own throttle (a sign-in sent to it moments ago)
+        # holds the code back silently: a decoy could not show it.
+        assert r.status_code == 200, r.get_json()
+        expected = self._send_expected(factor)
         sent = self.new_messages()
-        if r.status_code == 200 and sent:
+        assert len(sent) == (1 if expected else 0), sent
+        if sent:
             self.throttle[(factor.kind.channel or "", E164)] = self.now()
             self.codes[factor.id] = Code(_code_of(sent[-1]) or "", self.now())
-        if r.status_code == 200:
-            self._answered(tx, r, allowed={tx.status})
+        self._answered(tx, r, allowed={tx.status})
 
     @precondition(has_tx)
     @rule(right=st.booleans())
@@ -1279,6 +1357,10 @@ class AuthnMachine(RuleBasedStateMachine):
         if got is None:
             return
         tx, r = got
+        if self._beyond_limit(tx.user):  # refused unjudged, as the last guess was
+            self._kill(tx)
+            self._refused(r, 403, "E0000087")
+            return
         if not right:
             if self._record_failure(tx.user):
                 self._kill(tx)
@@ -1317,7 +1399,6 @@ class AuthnMachine(RuleBasedStateMachine):
             S.UNAUTHENTICATED,
             self.now(),
             "recovery",
-            {f.id for f in user.active()},
             recovery_type="UNLOCK" if unlock else "PASSWORD",
             recovery_channel="EMAIL",
             recovery_verified=True,
@@ -1349,7 +1430,6 @@ class AuthnMachine(RuleBasedStateMachine):
             S.UNAUTHENTICATED,
             self.now(),
             "activation",
-            {f.id for f in nina.active()},
             recovery_type="PASSWORD",
             recovery_verified=True,
         )
@@ -1430,9 +1510,7 @@ class AuthnMachine(RuleBasedStateMachine):
             self.throttle[(kind.channel or "", self._destination(factor))] = self.now()
         r = self.world.admin.post(f"{base}/{factor.id}/lifecycle/activate", json={"passCode": code})
         assert r.status_code == 200, r.get_json()
-        factor.active = True
-        if self.tx is not None and self.tx.user is user:
-            self.tx.active_at_start.add(factor.id)  # the admin's, not the flow's
+        factor.active = True  # an open transaction must prove it too, if MFA is due
 
     @rule(who=st.sampled_from(["alice", "nina"]))
     def admin_unlock(self, who: str) -> None:
@@ -1489,9 +1567,6 @@ class AuthnMachine(RuleBasedStateMachine):
         for fid in ids:
             user.factors.pop(fid, None)
             self.codes.pop(fid, None)
-        tx = self.tx
-        if tx is not None and tx.user is user:
-            tx.active_at_start -= set(ids)
 
     @rule(on=st.booleans(), mode=st.sampled_from(["ALWAYS", "DEVICE"]))
     def admin_require_factor(self, on: bool, mode: str) -> None:

@@ -91,20 +91,22 @@ def test_the_default_policy_offers_every_factor_type() -> None:
 # ---- the factors that can answer MFA ----------
 
 
-def test_only_factors_held_when_the_transaction_began_answer_mfa() -> None:
+def test_every_active_factor_answers_mfa_even_one_added_meanwhile() -> None:
+    # Read now: a factor an admin (or another sign-in) added since the
+    # transaction began must be proven too; nothing is grandfathered.
     old, new = factor("old"), factor("new", "call")
-    assert prior_factors([old, new], Progress(), ["old"]) == [old]
+    assert prior_factors([old, new], Progress()) == [old, new]
 
 
 def test_a_factor_enrolled_in_the_flow_never_answers_mfa() -> None:
-    old = factor("old")
-    progress = Progress(enrolled_factor_ids=["old"])
-    assert prior_factors([old], progress, None) == []  # even an old transaction
+    old, mine = factor("old"), factor("mine", "call")
+    progress = Progress(enrolled_factor_ids=["mine"])
+    assert prior_factors([old, mine], progress) == [old]
 
 
 def test_a_factor_reset_meanwhile_answers_nothing() -> None:
     gone = factor("old", status=FactorStatus.PENDING_ACTIVATION)
-    assert prior_factors([gone], Progress(), ["old"]) == []
+    assert prior_factors([gone], Progress()) == []
 
 
 # ---- facts ----------
@@ -118,7 +120,6 @@ def test_facts_read_the_user_the_policy_and_the_clock() -> None:
         policy,
         [factor("sms1")],
         Progress(),
-        prior_factor_ids=["sms1"],
         mfa_waived=False,
         now=NOW,
     )
@@ -129,7 +130,6 @@ def test_facts_read_the_user_the_policy_and_the_clock() -> None:
         policy,
         [],
         Progress(),
-        prior_factor_ids=[],
         mfa_waived=True,
         now=NOW + timedelta(days=3),
     )
@@ -137,7 +137,7 @@ def test_facts_read_the_user_the_policy_and_the_clock() -> None:
 
 
 def test_a_locked_or_expired_user_is_told_as_such() -> None:
-    kw = {"prior_factor_ids": None, "mfa_waived": False, "now": NOW}
+    kw = {"mfa_waived": False, "now": NOW}
     policy = EffectivePolicy()
     assert facts_for(user(UserStatus.LOCKED_OUT), policy, [], Progress(), **kw).locked  # type: ignore[arg-type]
     expired = facts_for(user(UserStatus.PASSWORD_EXPIRED), policy, [], Progress(), **kw)  # type: ignore[arg-type]

@@ -49,11 +49,6 @@ class Tx:
     #: lets this sign-in skip MFA (DEVICE: a remembered device; SESSION: the
     #: client's session already proved a factor).
     mfa_waived: bool = False
-    #: The user's active factors when the transaction began: only these can
-    #: answer an MFA requirement (a factor enrolled in the flow is a first
-    #: enrolment or comes after the MFA). None in a transaction begun before
-    #: this was recorded: then the factors active in the store count.
-    prior_factor_ids: list[str] | None = None
 
     def to_doc(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -63,6 +58,7 @@ class Tx:
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Tx:
         data = dict(doc)
+        data.pop("prior_factor_ids", None)  # recorded by earlier versions; read live now
         progress = dict(data.pop("progress"))
         if progress.get("recovery_type"):
             progress["recovery_type"] = RecoveryType(progress["recovery_type"])
@@ -97,7 +93,6 @@ class Call:
             self.policy,
             self.factors,
             tx.progress,
-            prior_factor_ids=tx.prior_factor_ids,
             mfa_waived=tx.mfa_waived,
             now=now,
         )
@@ -105,7 +100,7 @@ class Call:
 
 def prior_factors(tx: Tx, user_factors: list[Factor]) -> list[Factor]:
     """The factors that can satisfy MFA in this transaction (``authn.prior_factors``)."""
-    return authn.prior_factors(user_factors, tx.progress, tx.prior_factor_ids)
+    return authn.prior_factors(user_factors, tx.progress)
 
 
 def in_flow(tx: Tx, user_factors: list[Factor]) -> list[Factor]:

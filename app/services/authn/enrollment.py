@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.domain import authn
 from app.domain.authn import Action
 from app.domain.errors import ApiError, ValidationFailed
 from app.domain.factors import Factor
@@ -25,6 +26,7 @@ def enroll_factor(ctx: Context, state_token: Any, body: dict[str, Any]) -> View:
     """``/authn/factors``: enrol one of the factors the MFA_ENROLL answer offered."""
 
     def act(call: Call) -> None:
+        _no_enrolment_before_verification(ctx, call)
         factor_type = required(body, "factorType")
         provider = body.get("provider") or "OKTA"
         if call.policy.enrollment_of(factor_type, str(provider)) is Enrollment.NOT_ALLOWED:
@@ -70,6 +72,14 @@ def activate_factor(ctx: Context, state_token: Any, factor_id: str, body: dict[s
         _enrolled(ctx, call, factor)
 
     return transaction.run(ctx, state_token, Action.ACTIVATE_FACTOR, act)
+
+
+def _no_enrolment_before_verification(ctx: Context, call: Call) -> None:
+    """The status a transaction was stored in may be stale: a factor given to
+    the user since (by an admin, or in another sign-in) must be proven before
+    anything is enrolled, or a password alone could plant one."""
+    if authn.verification_due(call.facts(ctx.clock()), call.tx.progress):
+        raise ApiError("E0000079")
 
 
 def resend_activation(ctx: Context, state_token: Any, factor_id: str) -> View:

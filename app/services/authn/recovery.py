@@ -94,7 +94,6 @@ def start_recovery(ctx: Context, body: dict[str, Any], recovery_type: RecoveryTy
         relay_state=relay_state,
         recovery_factor_id=factor.id if factor is not None else None,
         recovery_factor_type=factor_type,
-        prior_factor_ids=[f.id for f in user_factors if f.active],
     )
     token = ctx.stores.transactions.create(tx.to_doc(), ttl)
     # A resend right away waits as a second send would, for a decoy too.

@@ -248,9 +248,8 @@ def begin(
     """Settle a new transaction (sign-in, activation, a recovery link) in its
     first status: one round trip to Redis, with the ``also`` writes. The user
     is read again (a password check took a while); ``policy``, evaluated just
-    before, is not. The factors active now are the ones that can answer MFA."""
+    before, is not."""
     assert tx.user_id is not None
     with ctx.stores.unit_of_work() as uow:
         user, policy, user_factors = _read_user(ctx, uow, tx, policy=policy)
-    tx.prior_factor_ids = [f.id for f in user_factors if f.active]
     return settle(ctx, Call(None, tx, user, policy, user_factors, also=list(also or ())))
