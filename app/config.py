@@ -143,6 +143,7 @@ class Settings:
     request_body_max_bytes: int = 1024 * 1024  # larger bodies: 413, before parsing
     relay_state_max_length: int = 2048  # Okta's documented MaxLength of relayState
     password_max_length: int = 256  # Okta sets none (it keeps 72 characters): a sanity cap
+    request_json_max_depth: int = 32  # no Okta or WorkOS body nests past 5: 400 beyond
     # Strict-Transport-Security max-age, sent only when BASE_URL is https (0: never).
     hsts_max_age: int = 365 * 24 * 3600
 
@@ -176,7 +177,12 @@ class Settings:
 
     def __post_init__(self) -> None:
         _check_cookie_name(self.session_cookie_name, self.base_url)
-        for name in ("request_body_max_bytes", "relay_state_max_length", "password_max_length"):
+        for name in (
+            "request_body_max_bytes",
+            "relay_state_max_length",
+            "password_max_length",
+            "request_json_max_depth",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.upper()} must be at least 1, got {getattr(self, name)}")
         if self.hsts_max_age < 0:

@@ -14,8 +14,10 @@ from app.api import (
     groups,
     health,
     login,
+    openapi,
     policies,
     rate_limits,
+    request_decoding,
     request_limits,
     runtime,
     security_headers,
@@ -38,10 +40,12 @@ def register(app: Flask) -> Api:
     ctx: Context = app.extensions[runtime.EXTENSION]
     rate_limits.register(app, ctx.settings, ctx.stores)  # before any other request hook
     request_limits.register(app, ctx.settings)  # before anything reads a body
+    request_decoding.register(app, ctx.settings)  # NUL, surrogates, depth: before any route
     security_headers.register(app, ctx.settings)
     api = PortcullisApi(
         app,
         spec_kwargs={
+            "extra_plugins": [openapi.ContractPlugin()],  # statuses and security as sent
             "info": {
                 "description": "Okta-compatible authentication server: Users, Groups "
                 "and API tokens (more to come).",

@@ -11,13 +11,12 @@ No request ever gets an HTML error page or a stack trace.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from app.domain import ids
 from app.domain.errors import OKTA_ERRORS, ApiError
@@ -72,7 +71,9 @@ def _as_workos(error: ApiError) -> WorkosError:
 def error_response(error: ApiError) -> Response:
     """Okta's error object, or WorkOS' for the WorkOS-style API (``/auth/*``)."""
     if request.path.startswith(WORKOS_PREFIX):
-        return workos_response(_as_workos(error))
+        response = workos_response(_as_workos(error))
+        response.headers.update(error.headers)
+        return response
     body = {
         "errorCode": error.code,
         "errorSummary": error.summary,
@@ -124,6 +125,9 @@ def _http_error(exc: HTTPException) -> Response:
     if status == 413:
         return error_response(_body_too_large())
     code = HTTP_TO_OKTA.get(status)
+    if isinstance(exc, MethodNotAllowed):  # RFC 9110 15.5.6: a 405 says what is allowed
+        allowed = ", ".join(sorted(set(exc.valid_methods or ())))
+        return error_response(ApiError("E0000022", headers={"Allow": allowed} if allowed else {}))
     if code is None:
         error = ApiError("E0000009")
         error.status = status
@@ -147,22 +151,6 @@ def _unexpected(exc: Exception) -> Response:
     return error_response(ApiError("E0000009"))
 
 
-def _require_json_body() -> Response | None:
-    """Malformed JSON is E0000003 before any route sees it."""
-    if request.method not in JSON_METHODS or request.path.startswith(FORM_PATHS):
-        return None
-    data = request.get_data(cache=True)
-    if not data.strip():
-        return None
-    if not request.is_json:
-        return error_response(ApiError("E0000003"))
-    try:
-        json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        return error_response(ApiError("E0000003"))
-    return None
-
-
 def _no_body_for_204(response: Response) -> Response:
     # A 204 has no body, so it has no content type either (clients such as the
     # workos SDK try to parse a JSON-typed empty body and fail).
@@ -173,7 +161,6 @@ def _no_body_for_204(response: Response) -> Response:
 
 
 def register(app: Flask) -> None:
-    app.before_request(_require_json_body)
     app.register_error_handler(ApiError, error_response)
     app.register_error_handler(WorkosError, workos_response)
     app.after_request(_no_body_for_204)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from html import escape
 
 from flask import Blueprint, Response, redirect, request
+from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.api.runtime import context
@@ -94,15 +95,29 @@ def session_cookie_redirect() -> BaseResponse:
     return _hand_off(ctx, token, target)
 
 
+#: The longest redirect target taken (what browsers and proxies reliably carry).
+REDIRECT_URL_MAX_LENGTH = 2048
+
+
+def _well_formed(target: str) -> bool:
+    """A URL a ``Location`` header can carry: no control characters or spaces
+    (a newline would split the header), and not absurdly long."""
+    return 0 < len(target) <= REDIRECT_URL_MAX_LENGTH and all(" " < ch != "\x7f" for ch in target)
+
+
 def _hand_off(ctx: Context, token: str, target: str) -> BaseResponse:
-    # The target is checked before the token is touched: a refused redirect
-    # leaves the token unspent, and there is never an open redirect.
-    if not target or not trusted_origins.allows(ctx, target, Scope.REDIRECT):
+    # The target is checked, and the redirect built, before the token is
+    # touched: a refused or malformed redirect leaves the token unspent, and
+    # there is never an open redirect.
+    if not _well_formed(target):
+        return _error_page("The address to continue to is not a valid URL.", 400)
+    if not trusted_origins.allows(ctx, target, Scope.REDIRECT):
         return _error_page(
             "The page that sent you here asked to continue to an address this server "
             "does not trust.",
             403,
         )
+    response = redirect(iri_to_uri(target), code=302)  # Location is ASCII on the wire
     try:
         session = sessions.create(ctx, token)
     except ApiError:
@@ -110,7 +125,6 @@ def _hand_off(ctx: Context, token: str, target: str) -> BaseResponse:
             "This sign-in link has already been used or has expired. Please sign in again.",
             401,
         )
-    response = redirect(target, code=302)
     assert session.cookie is not None
     set_cookie(ctx, response, session.cookie, session)
     response.headers["Cache-Control"] = "no-store"
@@ -124,11 +138,18 @@ _FORM_FIELDS = {
     "redirectUrl": {
         "type": "string",
         "format": "uri",
+        "maxLength": REDIRECT_URL_MAX_LENGTH,
         "description": "Where to send the browser: this server's origin or an active trusted "
         "origin with the REDIRECT scope",
     },
 }
 _ANSWERS = {
+    "400": {
+        "description": "HTML error page: redirectUrl is not a URL a Location header can carry "
+        "(a control character or space, or over 2048 characters); the token is not spent. "
+        "A NUL in either field is 400 E0000001 (JSON), from the request-decoding step",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
     "302": {
         "description": "The session cookie is set (sid, or SESSION_COOKIE_NAME); Location is "
         "redirectUrl",

@@ -124,3 +124,36 @@ def test_healthz_reports_an_unmigrated_database(anonymous: Any, ctx: Any) -> Non
     r = anonymous.get("/healthz")
     assert r.status_code == 503
     assert r.get_json()["checks"]["database"].startswith("failed: schema at empty")
+
+
+def test_the_openapi_document_declares_what_is_really_sent(anonymous: Any) -> None:
+    """Validation is 400 on Okta's APIs (never webargs' 422), 422 in WorkOS's
+    shape on /auth/*; public and cookie operations say so (issue 11)."""
+    spec = anonymous.get("/openapi.json").get_json()
+    operations = [
+        (path, method, op)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+    for path, method, op in operations:
+        responses = op["responses"]
+        if path.startswith("/auth/"):
+            error = responses["422"]["content"]["application/json"]["schema"]["$ref"]
+            assert error == "#/components/schemas/WorkOSError", (path, method)
+            assert op["security"] == [{"WorkOSApiKey": []}], (path, method)
+            continue
+        assert "422" not in responses, (path, method)
+        assert "400" in responses, (path, method)
+        if method in ("post", "put", "patch"):
+            assert "413" in responses, (path, method)
+        public = op.get("security") == [] or path.startswith("/api/v1/sessions/me")
+        if not public and path != "/api/v1/dev/outbox":
+            assert "401" in responses, (path, method)
+    by_path = {(path, method): op for path, method, op in operations}
+    assert by_path[("/healthz", "get")]["security"] == []
+    assert by_path[("/api/v1/sessions/me", "get")]["security"] == [{"sid": []}]
+    assert by_path[("/api/v1/authn", "post")]["security"] == []
+    assert by_path[("/api/v1/users", "get")].get("security") is None  # the global SSWS
+    assert spec["security"] == [{"SSWS": []}]
+    assert spec["components"]["securitySchemes"]["sid"]["in"] == "cookie"
