@@ -102,7 +102,7 @@ REDIRECT_URL_MAX_LENGTH = 2048
 def _well_formed(target: str) -> bool:
     """A URL a ``Location`` header can carry: no control characters or spaces
     (a newline would split the header), and not absurdly long."""
-    return 0 < len(target) <= REDIRECT_URL_MAX_LENGTH and all(" " < ch != "\x7f" for ch in target)
+    return len(target) <= REDIRECT_URL_MAX_LENGTH and all(" " < ch != "\x7f" for ch in target)
 
 
 def _hand_off(ctx: Context, token: str, target: str) -> BaseResponse:
