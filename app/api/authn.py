@@ -66,10 +66,19 @@ NO_USER = frozenset({Status.UNAUTHENTICATED, Status.LOCKED_OUT, Status.RECOVERY_
 
 # ---- request schemas (types only; the engine checks meaning) -------------------------------
 
+#: What the document says of a field the engine refuses when empty or only
+#: spaces ("The field cannot be left blank"); the engine does the refusing.
+NON_BLANK: dict[str, Any] = {"minLength": 1, "pattern": r"\S"}
+
+
+def _text(description: str | None = None, **kwargs: Any) -> fields.String:
+    metadata = {**NON_BLANK, **({"description": description} if description else {})}
+    return fields.String(metadata=metadata, **kwargs)
+
 
 class AuthnPrimarySchema(schemas.Lenient):
-    username = fields.String()
-    password = schemas.password_field()
+    username = _text()
+    password = schemas.password_field(metadata=NON_BLANK)
     relayState = schemas.relay_state_field()
     options = fields.Dict(
         metadata={"description": "multiOptionalFactorEnroll, warnBeforePasswordExpired"}
@@ -77,16 +86,26 @@ class AuthnPrimarySchema(schemas.Lenient):
     context_ = fields.Dict(
         data_key="context", attribute="context", metadata={"description": "deviceToken"}
     )
-    stateToken = fields.String(metadata={"description": "alone: read the transaction"})
-    token = fields.String(metadata={"description": "alone: an activation token (e-mailed link)"})
+    stateToken = _text("alone: read the transaction")
+    token = _text("alone: an activation token (e-mailed link)")
+
+
+#: The three calls ``POST /api/v1/authn`` is, told apart by the body's shape.
+PRIMARY_SHAPES: dict[str, Any] = {
+    "anyOf": [
+        {"required": ["username", "password"], "description": "primary authentication"},
+        {"required": ["stateToken"], "description": "read the transaction"},
+        {"required": ["token"], "description": "an activation token"},
+    ]
+}
 
 
 class AuthnStateTokenSchema(schemas.Lenient):
-    stateToken = fields.String(required=True)
+    stateToken = _text(required=True)
 
 
 class AuthnEnrollSchema(AuthnStateTokenSchema):
-    factorType = fields.String(required=True)
+    factorType = _text(required=True)
     provider = fields.String()
     profile = fields.Dict()
 
@@ -115,17 +134,23 @@ class AuthnResetPasswordSchema(AuthnStateTokenSchema):
 
 
 class AuthnAnswerSchema(AuthnStateTokenSchema):
-    answer = fields.String(required=True)
+    answer = _text(required=True)
 
 
 class AuthnRecoverySchema(schemas.Lenient):
-    username = fields.String(required=True)
-    factorType = fields.String(required=True, metadata={"description": "SMS, CALL or EMAIL"})
+    username = _text(required=True)
+    factorType = fields.String(
+        required=True,
+        metadata={
+            "description": "SMS, CALL or EMAIL (any case)",
+            "enum": ["SMS", "CALL", "EMAIL", "sms", "call", "email"],
+        },
+    )
     relayState = schemas.relay_state_field()
 
 
 class AuthnRecoveryTokenSchema(schemas.Lenient):
-    recoveryToken = fields.String(required=True)
+    recoveryToken = _text(required=True)
     relayState = schemas.relay_state_field()
 
 
@@ -343,6 +368,7 @@ def _answer(view: View) -> dict[str, Any]:
 
 @blp.route("", methods=["POST"])
 @blp.doc(**PUBLIC)
+@blp.doc(requestBody={"content": {"application/json": {"schema": PRIMARY_SHAPES}}})
 @blp.arguments(AuthnPrimarySchema)
 @blp.response(200, AuthnTransactionSchema)
 def primary(body: dict[str, Any]) -> dict[str, Any]:

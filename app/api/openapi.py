@@ -17,6 +17,7 @@ in one place, what those hooks and the error handlers really send:
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from apispec import APISpec, BasePlugin
@@ -87,10 +88,22 @@ class ContractPlugin(BasePlugin):
                 _normalise(path, method, operation)
 
 
+def _narrow_bodies(operation: dict[str, Any]) -> None:
+    """A route may narrow its generated body schema (a ``$ref``) with an
+    ``anyOf`` of the shapes it takes: both hold (``allOf``), as OpenAPI 3.0
+    ignores anything beside a ``$ref``."""
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        schema = media.get("schema", {})
+        if "$ref" in schema and len(schema) > 1:
+            media["schema"] = {"allOf": [{"$ref": schema.pop("$ref")}], **schema}
+
+
 def _normalise(path: str, method: str, operation: dict[str, Any]) -> None:
+    _narrow_bodies(operation)
     # flask-smorest keys some statuses by int (422): one key per status.
     responses: dict[str, Any] = {
-        str(status): answer for status, answer in operation.get("responses", {}).items()
+        str(status): copy.deepcopy(answer)  # shared dicts (login's) stay untouched
+        for status, answer in operation.get("responses", {}).items()
     }
     operation["responses"] = responses
     if path.startswith(PUBLIC_PREFIXES):
@@ -109,12 +122,14 @@ def _normalise(path: str, method: str, operation: dict[str, Any]) -> None:
         if has_id:
             responses.setdefault("404", _workos("No such factor or challenge"))
         if has_body:
+            responses.setdefault("400", _workos("invalid_json: the body is not JSON"))
             responses.setdefault("413", _workos("The body is over REQUEST_BODY_MAX_BYTES"))
         return
     responses.pop("422", None)  # webargs' status; the error handler answers 400
-    responses.setdefault(
-        "400", _okta("E0000001: validation failed (a field, or a NUL, lone surrogate or deep JSON)")
-    )
+    invalid = _okta("E0000001: validation failed (a field, or a NUL, lone surrogate or deep JSON)")
+    if "400" in responses:  # an HTML page of its own (the cookie hand-off): JSON too
+        responses["400"].setdefault("content", {}).update(invalid["content"])
+    responses.setdefault("400", invalid)
     if secured and not path.startswith(COOKIE_PREFIX):
         responses.setdefault("401", _okta("E0000011: no valid SSWS token"))
     elif path.startswith(COOKIE_PREFIX):
