@@ -155,6 +155,40 @@ def test_default_mfa_enroll_and_sign_on_policies(api: Any) -> None:
     assert signon["session"]["maxSessionLifetimeMinutes"] == 0
 
 
+def test_the_default_sign_on_rule_names_its_primary_factor_as_okta_does(api: Any) -> None:
+    """Okta's enum is PASSWORD_IDP or PASSWORD_IDP_ANY_FACTOR: Okta's Python SDK
+    refused to read the rule while it said PASSWORD."""
+    sign_on = default_policy(api, "OKTA_SIGN_ON")
+    (rule,) = api.get(f"/api/v1/policies/{sign_on['id']}/rules").get_json()
+    assert rule["actions"]["signon"]["primaryFactor"] == "PASSWORD_IDP"
+
+
+def test_migration_0006_rewrites_only_the_old_primary_factor(api: Any, ctx: Any) -> None:
+    """A database migrated before 0006 keeps its rules; only PASSWORD changes."""
+    import sqlalchemy as sa
+
+    from app.store import migrations
+
+    sign_on = default_policy(api, "OKTA_SIGN_ON")
+    (old,) = api.get(f"/api/v1/policies/{sign_on['id']}/rules").get_json()
+    policy = create_policy(api, "OKTA_SIGN_ON", conditions=for_groups(everyone_id(api)))
+    any_factor = {"signon": {"access": "ALLOW", "primaryFactor": "PASSWORD_IDP_ANY_FACTOR"}}
+    kept = create_rule(api, policy["id"], actions=any_factor)
+    migrations.downgrade(ctx.stores.database, "0005")
+    rules = sa.table("policy_rules", sa.column("id", sa.String()), sa.column("actions", sa.JSON()))
+    signon = {**old["actions"]["signon"], "primaryFactor": "PASSWORD"}
+    as_0005 = {**old["actions"], "signon": signon}
+    with ctx.stores.database.engine.begin() as connection:
+        connection.execute(rules.update().where(rules.c.id == old["id"]).values(actions=as_0005))
+
+    migrations.upgrade(ctx.stores.database)
+    rule = api.get(f"/api/v1/policies/{sign_on['id']}/rules/{old['id']}").get_json()
+    assert rule["actions"] == old["actions"]
+    assert rule["actions"]["signon"]["primaryFactor"] == "PASSWORD_IDP"
+    again = api.get(f"/api/v1/policies/{policy['id']}/rules/{kept['id']}").get_json()
+    assert again["actions"]["signon"]["primaryFactor"] == "PASSWORD_IDP_ANY_FACTOR"
+
+
 def test_expand_rules_embeds_them(api: Any) -> None:
     policy = default_policy(api, "OKTA_SIGN_ON")
     body = api.get(f"/api/v1/policies/{policy['id']}?expand=rules").get_json()
