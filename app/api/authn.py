@@ -92,11 +92,12 @@ class AuthnPrimarySchema(schemas.Lenient):
 
 #: The three calls ``POST /api/v1/authn`` is, told apart by the body's shape.
 PRIMARY_SHAPES: dict[str, Any] = {
+    "allOf": [AuthnPrimarySchema],
     "anyOf": [
         {"required": ["username", "password"], "description": "primary authentication"},
         {"required": ["stateToken"], "description": "read the transaction"},
         {"required": ["token"], "description": "an activation token"},
-    ]
+    ],
 }
 
 

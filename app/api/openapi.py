@@ -88,18 +88,7 @@ class ContractPlugin(BasePlugin):
                 _normalise(path, method, operation)
 
 
-def _narrow_bodies(operation: dict[str, Any]) -> None:
-    """A route may narrow its generated body schema (a ``$ref``) with an
-    ``anyOf`` of the shapes it takes: both hold (``allOf``), as OpenAPI 3.0
-    ignores anything beside a ``$ref``."""
-    for media in operation.get("requestBody", {}).get("content", {}).values():
-        schema = media.get("schema", {})
-        if "$ref" in schema and len(schema) > 1:
-            media["schema"] = {"allOf": [{"$ref": schema.pop("$ref")}], **schema}
-
-
 def _normalise(path: str, method: str, operation: dict[str, Any]) -> None:
-    _narrow_bodies(operation)
     # flask-smorest keys some statuses by int (422): one key per status.
     responses: dict[str, Any] = {
         str(status): copy.deepcopy(answer)  # shared dicts (login's) stay untouched
