@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.api.runtime import EXTENSION
+from app.domain import lengths
 from app.domain.errors import ApiError
 from app.services import api_tokens, groups, lifecycle, users, workos_mfa
 from app.services.context import Context
@@ -91,8 +92,15 @@ def bootstrap() -> None:
     click.echo("")
 
 
+def _credential_name(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """A token's or key's name fits its column (PostgreSQL refuses a longer one)."""
+    if len(value) > lengths.CREDENTIAL_NAME:
+        raise click.BadParameter(f"at most {lengths.CREDENTIAL_NAME} characters")
+    return value
+
+
 @click.command("create-token")
-@click.option("--name", default="api token", show_default=True)
+@click.option("--name", default="api token", show_default=True, callback=_credential_name)
 def create_token(name: str) -> None:
     """Create an SSWS API token; the token alone is printed on the last line."""
     token, value = api_tokens.create_token(_ctx(), name)
@@ -121,7 +129,7 @@ def revoke_token(token_id: str) -> None:
 
 
 @click.command("create-api-key")
-@click.option("--name", default="api key", show_default=True)
+@click.option("--name", default="api key", show_default=True, callback=_credential_name)
 def create_api_key(name: str) -> None:
     """Create a WorkOS-style MFA API key (sk_…); the key alone is on the last line."""
     key, value = workos_mfa.create_api_key(_ctx(), name)

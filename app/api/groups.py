@@ -20,14 +20,14 @@ blp.before_request(require_api_token)
 
 
 class GroupListQuery(schemas.Lenient):
-    q = fields.String()
-    filter = fields.String()
-    after = fields.String()
+    q = schemas.expression_field("prefix of the group name")
+    filter = schemas.expression_field("an Okta filter expression")
+    after = schemas.cursor_field()
     limit = fields.Integer(load_default=10000, validate=validate.Range(min=1))
 
 
 class MemberListQuery(schemas.Lenient):
-    after = fields.String()
+    after = schemas.cursor_field()
     limit = fields.Integer(load_default=1000, validate=validate.Range(min=1))
 
 

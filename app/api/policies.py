@@ -12,6 +12,7 @@ from app.api import schemas
 from app.api.admin_auth import require_api_token
 from app.api.okta_render import hinted
 from app.api.runtime import context
+from app.domain import lengths
 from app.domain.clock import okta_timestamp
 from app.domain.policy import PolicyDoc, RuleDoc
 from app.services import policies
@@ -43,7 +44,7 @@ class ActivateQuery(schemas.Lenient):
 
 class PolicyIn(schemas.Lenient):
     type = fields.String()
-    name = fields.String()
+    name = schemas.bounded_string(lengths.POLICY_NAME)
     description = fields.String(allow_none=True)
     priority = fields.Raw()
     conditions = fields.Raw(allow_none=True)
@@ -52,7 +53,7 @@ class PolicyIn(schemas.Lenient):
 
 class RuleIn(schemas.Lenient):
     type = fields.String()
-    name = fields.String()
+    name = schemas.bounded_string(lengths.POLICY_NAME)
     priority = fields.Raw()
     conditions = fields.Raw(allow_none=True)
     actions = fields.Raw(allow_none=True)

@@ -13,7 +13,18 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from app.api.runtime import context
+from app.domain import lengths
 from app.domain.passwords import ALGORITHMS
+
+#: The cause of every string over its limit, fixed or a setting.
+TOO_LONG = "The field cannot exceed {max} characters."
+
+
+def bounded_string(max_length: int, **kwargs: Any) -> fields.String:
+    """A string of at most ``max_length`` characters (one of app.domain.lengths),
+    shown as ``maxLength`` in the OpenAPI document. Too long is 400 E0000001
+    with a cause naming the field, before a service or a column sees it."""
+    return fields.String(validate=validate.Length(max=max_length, error=TOO_LONG), **kwargs)
 
 
 def max_length_from(setting: str) -> Callable[[str], None]:
@@ -24,7 +35,7 @@ def max_length_from(setting: str) -> Callable[[str], None]:
     def check(value: str) -> None:
         limit = int(getattr(context().settings, setting))
         if len(value) > limit:
-            raise ValidationError(f"The field cannot exceed {limit} characters.")
+            raise ValidationError(TOO_LONG.format(max=limit))
 
     return check
 
@@ -91,11 +102,21 @@ class CreateUserQuery(Lenient):
     nextLogin = fields.String(validate=validate.OneOf(["changePassword"]))
 
 
+def cursor_field() -> fields.String:
+    """A listing's ``after``: the opaque cursor of a ``next`` link."""
+    return bounded_string(lengths.CURSOR)
+
+
+def expression_field(description: str) -> fields.String:
+    """A listing's ``q``, ``filter`` or ``search``."""
+    return bounded_string(lengths.LIST_EXPRESSION, metadata={"description": description})
+
+
 class ListQuery(Lenient):
-    q = fields.String()
-    filter = fields.String()
-    search = fields.String()
-    after = fields.String()
+    q = expression_field("prefix of firstName, lastName, email or login")
+    filter = expression_field("an Okta filter expression")
+    search = expression_field("an Okta search expression")
+    after = cursor_field()
     limit = fields.Integer(load_default=200, validate=validate.Range(min=1))
 
 
@@ -131,8 +152,8 @@ class ForgotPasswordSchema(Lenient):
 
 
 class GroupProfileSchema(Lenient):
-    name = fields.String(required=True)
-    description = fields.String(allow_none=True)
+    name = bounded_string(lengths.GROUP_NAME, required=True)
+    description = bounded_string(lengths.GROUP_DESCRIPTION, allow_none=True)
 
 
 class GroupSchemaIn(Lenient):

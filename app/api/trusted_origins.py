@@ -12,6 +12,7 @@ from app.api import schemas
 from app.api.admin_auth import require_api_token
 from app.api.okta_render import hinted, link_headers
 from app.api.runtime import context
+from app.domain import lengths
 from app.domain.clock import okta_timestamp
 from app.domain.origins import OriginStatus, TrustedOrigin
 from app.services import trusted_origins
@@ -32,8 +33,8 @@ class ScopeSchema(schemas.Lenient):
 
 
 class TrustedOriginIn(schemas.Lenient):
-    name = fields.String()
-    origin = fields.String()
+    name = schemas.bounded_string(lengths.TRUSTED_ORIGIN_NAME)
+    origin = schemas.bounded_string(lengths.TRUSTED_ORIGIN)
     scopes = fields.List(fields.Dict())
 
 
@@ -51,7 +52,7 @@ class TrustedOriginSchema(schemas.Lenient):
 
 
 class ListQuery(schemas.Lenient):
-    after = fields.String()
+    after = schemas.cursor_field()
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
 

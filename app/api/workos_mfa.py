@@ -13,6 +13,8 @@ from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields
 
 from app.api.runtime import context
+from app.api.schemas import bounded_string
+from app.domain import lengths
 from app.domain.clock import okta_timestamp
 from app.domain.workos_mfa import Challenge, WorkosFactor, unauthorized
 from app.services import workos_mfa
@@ -39,10 +41,12 @@ class _Body(Schema):
 
 class WorkosEnrollSchema(_Body):
     type = fields.String(required=True)
-    totp_issuer = fields.String(allow_none=True)
-    totp_user = fields.String(allow_none=True)
+    totp_issuer = bounded_string(lengths.WORKOS_FACTOR_LABEL, allow_none=True)
+    totp_user = bounded_string(lengths.WORKOS_FACTOR_LABEL, allow_none=True)
+    # Stored as normalised (E.164, at most 16 characters); phonenumbers refuses
+    # anything over 250 characters as sent, so no limit of its own here.
     phone_number = fields.String(allow_none=True)
-    user_id = fields.String(allow_none=True)
+    user_id = bounded_string(lengths.WORKOS_FACTOR_LABEL, allow_none=True)
 
 
 class WorkosChallengeSchema(_Body):

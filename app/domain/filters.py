@@ -9,6 +9,10 @@ Grammar (SCIM-style, as Okta's list operations accept it)::
     VALUE   := "string" | true | false | null | number
 
 The store turns the tree into SQL; the domain only says what was asked.
+An expression holds at most ``MAX_COMPARISONS`` comparisons and nests at
+most ``MAX_NESTING`` parentheses deep: beyond that the parser would recurse
+past Python's limit, or SQLite refuse the SQL ("Expression tree is too
+large"), and no listing needs that much.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import re
 from dataclasses import dataclass
 
 OPERATORS = frozenset({"eq", "ne", "gt", "ge", "lt", "le", "sw", "co", "pr"})
+MAX_COMPARISONS = 100
+MAX_NESTING = 10
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -68,6 +74,8 @@ class _Parser:
     def __init__(self, tokens: list[tuple[str, str]]) -> None:
         self.tokens = tokens
         self.pos = 0
+        self.depth = 0  # parentheses open at this point
+        self.comparisons = 0
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -101,12 +109,12 @@ class _Parser:
     def factor(self) -> Expression:
         kind, text = self.take()
         if kind == "lparen":
-            inner = self.expression()
-            if self.take()[0] != "rparen":
-                raise FilterSyntaxError("missing ')'")
-            return inner
+            return self.parenthesised()
         if kind != "word":
             raise FilterSyntaxError(f"expected an attribute, got {text!r}")
+        self.comparisons += 1
+        if self.comparisons > MAX_COMPARISONS:
+            raise FilterSyntaxError(f"more than {MAX_COMPARISONS} comparisons")
         op_kind, op = self.take()
         op = op.lower()
         if op_kind != "word" or op not in OPERATORS:
@@ -114,6 +122,16 @@ class _Parser:
         if op == "pr":
             return Comparison(text, op, None)
         return Comparison(text, op, self.value())
+
+    def parenthesised(self) -> Expression:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise FilterSyntaxError(f"parentheses nested more than {MAX_NESTING} deep")
+        inner = self.expression()
+        if self.take()[0] != "rparen":
+            raise FilterSyntaxError("missing ')'")
+        self.depth -= 1
+        return inner
 
     def value(self) -> str | bool | float | None:
         kind, text = self.take()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.domain import ids
+from app.domain import ids, lengths
 from app.domain.errors import ApiError, NotFound, ValidationFailed
 from app.domain.groups import OKTA_GROUP, Group
 from app.domain.users import User
@@ -29,8 +29,13 @@ def _validate_profile(uow: UnitOfWork, profile: dict[str, Any], group_id: str | 
     name = profile.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ValidationFailed("name", ["name: The field cannot be left blank"])
-    if len(name) > 255:
-        raise ValidationFailed("name", ["name: The field is too long (255 characters at most)"])
+    # The lower-case key (unique, for lookups) is stored too, and can be the
+    # longer of the two: "İ" lower-cases to two characters.
+    if len(name.lower()) > lengths.GROUP_NAME:
+        raise ValidationFailed(
+            "name",
+            [f"name: The field cannot exceed {lengths.GROUP_NAME} characters in lower case."],
+        )
     if uow.groups.name_taken(name, except_id=group_id):
         raise _duplicate_name()
 

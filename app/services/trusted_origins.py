@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.domain import ids, origins
+from app.domain import ids, lengths, origins
 from app.domain.errors import NotFound, ValidationFailed
 from app.domain.origins import OriginStatus, Scope, TrustedOrigin
 from app.services.context import Context
+from app.services.users import parse_cursor
 from app.store.db import DuplicateKey
 
 PREFIX = "tos"
@@ -29,6 +30,13 @@ def _parse(body: dict[str, Any]) -> tuple[str, str, list[Scope]]:
             origin = origins.normalise(raw)
         except origins.InvalidOrigin as exc:
             causes.append(str(exc))
+        # The schema bounds the origin as sent; normalising can lengthen it
+        # (the host is lower-cased, and "İ" lower-cases to two characters).
+        if len(origin) > lengths.TRUSTED_ORIGIN:
+            causes.append(
+                f"origin: The field cannot exceed {lengths.TRUSTED_ORIGIN} characters "
+                "once normalised."
+            )
     scopes: list[Scope] = []
     raw_scopes = body.get("scopes")
     if not isinstance(raw_scopes, list) or not raw_scopes:
@@ -81,11 +89,7 @@ def get(ctx: Context, origin_id: str) -> TrustedOrigin:
 
 
 def list_origins(ctx: Context, after: str | None, limit: int) -> list[TrustedOrigin]:
-    cursor = None
-    if after:
-        if not after.isdigit():
-            raise ValidationFailed("after", ["after: not a cursor this server issued"])
-        cursor = int(after)
+    cursor = parse_cursor(after)
     with ctx.stores.unit_of_work() as uow:
         return uow.trusted_origins.list(cursor, limit)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.domain import filters, ids
+from app.domain import filters, ids, lengths
 from app.domain.errors import ApiError, NotFound, ValidationFailed
 from app.domain.users import (
     REQUIRED_PROFILE_ATTRIBUTES,
@@ -22,6 +22,9 @@ from app.store.db import DuplicateKey
 from app.store.query import UnsupportedFilter
 
 MAX_LIMIT = 200
+#: The largest cursor we can issue: sequence numbers are INTEGER columns, 32 bits
+#: on PostgreSQL (which refuses a larger one bound against them).
+MAX_CURSOR = 2**31 - 1
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 EMAIL_ATTRIBUTES = ("email", "secondEmail")
 DUPLICATE = "An object with this field already exists in the current organization"
@@ -56,7 +59,7 @@ def validate_profile(uow: UnitOfWork, profile: dict[str, Any], user_id: str | No
             causes.append(f"{name}: The field cannot be left blank")
     login = profile.get("login")
     if isinstance(login, str) and login.strip():
-        if not EMAIL.match(login) or len(login) > 100:
+        if not EMAIL.match(login) or len(login) > lengths.LOGIN:
             causes.append("login: Username must be in the form of an email address")
         elif uow.users.login_taken(login, except_id=user_id):
             causes.append(f"login: {DUPLICATE}")
@@ -184,9 +187,12 @@ def parse_expression(raw: str | None, field: str) -> filters.Expression | None:
 
 
 def parse_cursor(after: str | None) -> int | None:
+    """The sequence number an ``after`` cursor stands for; 400 for anything
+    this server never issues: not ASCII digits (``"²".isdigit()`` is true,
+    yet ``int`` refuses it), or past any sequence number."""
     if after is None or after == "":
         return None
-    if not after.isdigit():
+    if not (after.isascii() and after.isdigit()) or int(after) > MAX_CURSOR:
         raise ValidationFailed("after", ["after: Invalid cursor"])
     return int(after)
 

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain.filters import Comparison, FilterSyntaxError, Junction, attributes, parse
+from app.domain.filters import (
+    MAX_COMPARISONS,
+    MAX_NESTING,
+    Comparison,
+    FilterSyntaxError,
+    Junction,
+    attributes,
+    parse,
+)
 
 
 def test_simple_comparison() -> None:
@@ -50,3 +58,18 @@ def test_parentheses_values_and_escapes() -> None:
 def test_syntax_errors(text: str) -> None:
     with pytest.raises(FilterSyntaxError):
         parse(text)
+
+
+def test_nesting_is_bounded() -> None:
+    at_limit = "(" * MAX_NESTING + "a pr" + ")" * MAX_NESTING
+    assert parse(at_limit) == Comparison("a", "pr", None)
+    for depth in (MAX_NESTING + 1, 5000):  # 5000 used to be a RecursionError
+        with pytest.raises(FilterSyntaxError, match="nested more than"):
+            parse("(" * depth + "a pr" + ")" * depth)
+
+
+def test_the_number_of_comparisons_is_bounded() -> None:
+    tree = parse(" or ".join(["a pr"] * MAX_COMPARISONS))
+    assert isinstance(tree, Junction) and len(tree.operands) == MAX_COMPARISONS
+    with pytest.raises(FilterSyntaxError, match=f"more than {MAX_COMPARISONS} comparisons"):
+        parse(" and ".join(["a pr"] * (MAX_COMPARISONS + 1)))
