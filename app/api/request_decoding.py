@@ -8,6 +8,9 @@ authentication and before anything is hashed, looked up or stored:
   columns cannot hold one; no login, token or name needs one);
 - a lone UTF-16 surrogate (``"\\ud800"`` in JSON), which is no character at
   all: it cannot be encoded as UTF-8, so it cannot be hashed or stored;
+- ``NaN``, ``Infinity`` or a number too large for a double (``1e999``), which
+  Python's JSON reader takes but JSON cannot carry back (PostgreSQL's jsonb
+  refuses them; SQLite would store them and answer invalid JSON);
 - a JSON body nested deeper than ``REQUEST_JSON_MAX_DEPTH`` levels (no Okta
   or WorkOS body goes past five; a deep one costs recursion before anything
   looks at it);
@@ -21,6 +24,7 @@ The schemas carry everything else (types, required fields, ``maxLength``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -65,6 +69,11 @@ def check_json(document: Any, max_depth: int) -> None:
             )
         if isinstance(value, str):
             check_text(where or "requestBody", value)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise Refused(
+                where or "requestBody",
+                "The value is not a finite number (NaN, Infinity, or too large).",
+            )
 
 
 def _walk(document: Any) -> Iterator[tuple[str, Any, int]]:

@@ -146,6 +146,20 @@ def test_a_surrogate_pair_is_a_character_and_passes(anonymous: Any, make_user: A
     assert r.status_code == 401 and r.get_json()["errorCode"] == "E0000004", r.get_json()
 
 
+# ---- numbers JSON cannot carry back ------------------------------------------------------
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_a_number_json_cannot_carry_is_400_and_writes_nothing(api: Any, number: str) -> None:
+    before = api.get("/api/v1/users").get_json()
+    body = (
+        '{"profile": {"firstName": "A", "lastName": "B", "email": "nan@example.com", '
+        f'"login": "nan@example.com", "score": {number}}}}}'
+    )
+    _okta_400(_raw(api, "POST", "/api/v1/users?activate=false", body), "profile.score")
+    assert api.get("/api/v1/users").get_json() == before
+
+
 # ---- depth ---------------------------------------------------------------------------------
 
 
