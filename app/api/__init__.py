@@ -19,6 +19,7 @@ from app.api import (
     rate_limits,
     request_decoding,
     request_limits,
+    routing,
     runtime,
     security_headers,
     sessions,
@@ -70,6 +71,7 @@ def register(app: Flask) -> Api:
         },
     )
     api.spec.options["security"] = [{"SSWS": []}]
+    routing.register(app, api)  # before the blueprints that route by resource_id
     for blueprint in (
         health.blp,
         authn.blp,

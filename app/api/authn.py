@@ -68,7 +68,7 @@ NO_USER = frozenset({Status.UNAUTHENTICATED, Status.LOCKED_OUT, Status.RECOVERY_
 
 #: What the document says of a field the engine refuses when empty or only
 #: spaces ("The field cannot be left blank"); the engine does the refusing.
-NON_BLANK: dict[str, Any] = {"minLength": 1, "pattern": r"\S"}
+NON_BLANK = schemas.NON_BLANK
 
 
 def _text(description: str | None = None, **kwargs: Any) -> fields.String:
@@ -77,8 +77,8 @@ def _text(description: str | None = None, **kwargs: Any) -> fields.String:
 
 
 class AuthnPrimarySchema(schemas.Lenient):
-    username = _text()
-    password = schemas.password_field(metadata=NON_BLANK)
+    username = fields.String(metadata=schemas.NOT_EMPTY)
+    password = schemas.password_field(metadata=schemas.NOT_EMPTY)
     relayState = schemas.relay_state_field()
     options = fields.Dict(
         metadata={"description": "multiOptionalFactorEnroll, warnBeforePasswordExpired"}
@@ -95,8 +95,16 @@ PRIMARY_SHAPES: dict[str, Any] = {
     "allOf": [AuthnPrimarySchema],
     "anyOf": [
         {"required": ["username", "password"], "description": "primary authentication"},
-        {"required": ["stateToken"], "description": "read the transaction"},
-        {"required": ["token"], "description": "an activation token"},
+        {
+            "required": ["stateToken"],
+            "not": {"required": ["username"]},
+            "description": "read the transaction",
+        },
+        {
+            "required": ["token"],
+            "not": {"anyOf": [{"required": ["username"]}, {"required": ["stateToken"]}]},
+            "description": "an activation token",
+        },
     ],
 }
 
@@ -139,12 +147,12 @@ class AuthnAnswerSchema(AuthnStateTokenSchema):
 
 
 class AuthnRecoverySchema(schemas.Lenient):
-    username = _text(required=True)
+    username = fields.String(required=True, metadata=schemas.NOT_EMPTY)
     factorType = fields.String(
         required=True,
         metadata={
             "description": "SMS, CALL or EMAIL (any case)",
-            "enum": ["SMS", "CALL", "EMAIL", "sms", "call", "email"],
+            "pattern": "^([Ss][Mm][Ss]|[Cc][Aa][Ll][Ll]|[Ee][Mm][Aa][Ii][Ll])$",
         },
     )
     relayState = schemas.relay_state_field()

@@ -136,7 +136,7 @@ def enroll(query: dict[str, Any], body: dict[str, Any], user_id: str) -> dict[st
     return factor_json(ctx, enrolled.factor, enrolled.qr_token)
 
 
-@blp.route("/<string:factor_id>", methods=["GET"])
+@blp.route("/<resource_id:factor_id>", methods=["GET"])
 @blp.response(200, FactorSchema)
 def get_factor(user_id: str, factor_id: str) -> dict[str, Any]:
     ctx = context()
@@ -144,14 +144,14 @@ def get_factor(user_id: str, factor_id: str) -> dict[str, Any]:
     return factor_json(ctx, factor)
 
 
-@blp.route("/<string:factor_id>", methods=["DELETE"])
+@blp.route("/<resource_id:factor_id>", methods=["DELETE"])
 @blp.response(204)
 def delete_factor(user_id: str, factor_id: str) -> tuple[str, int]:
     factors.delete(context(), user_id, factor_id)
     return "", 204
 
 
-@blp.route("/<string:factor_id>/lifecycle/activate", methods=["POST"])
+@blp.route("/<resource_id:factor_id>/lifecycle/activate", methods=["POST"])
 @blp.arguments(PassCodeSchema)
 @blp.response(200, FactorSchema)
 def activate(body: dict[str, Any], user_id: str, factor_id: str) -> dict[str, Any]:
@@ -161,8 +161,8 @@ def activate(body: dict[str, Any], user_id: str, factor_id: str) -> dict[str, An
     return factor_json(ctx, factor)
 
 
-@blp.route("/<string:factor_id>/resend", methods=["POST"])
-@blp.route("/<string:factor_id>/lifecycle/resend", methods=["POST"])
+@blp.route("/<resource_id:factor_id>/resend", methods=["POST"])
+@blp.route("/<resource_id:factor_id>/lifecycle/resend", methods=["POST"])
 @blp.arguments(LifetimeQuery, location="query")
 @blp.response(200, FactorSchema)
 def resend(query: dict[str, Any], user_id: str, factor_id: str) -> dict[str, Any]:
@@ -174,7 +174,7 @@ def resend(query: dict[str, Any], user_id: str, factor_id: str) -> dict[str, Any
     return factor_json(ctx, factor)
 
 
-@blp.route("/<string:factor_id>/verify", methods=["POST"])
+@blp.route("/<resource_id:factor_id>/verify", methods=["POST"])
 @blp.arguments(LifetimeQuery, location="query")
 @blp.arguments(VerifySchema)
 @blp.response(200, VerifyResultSchema)
@@ -191,7 +191,7 @@ def verify(
     return {"factorResult": result.value}
 
 
-@qr_blp.route("/<string:factor_id>/qr/<string:token>", methods=["GET"])
+@qr_blp.route("/<resource_id:factor_id>/qr/<string:token>", methods=["GET"])
 @qr_blp.doc(security=[])
 @qr_blp.response(200, content_type="image/png")
 def qr_code(user_id: str, factor_id: str, token: str) -> Response:

@@ -18,6 +18,7 @@ from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.api.runtime import context
+from app.api.schemas import NON_BLANK
 from app.api.sessions import set_cookie
 from app.domain.errors import ApiError, ValidationFailed
 from app.domain.origins import Scope
@@ -134,7 +135,11 @@ def _hand_off(ctx: Context, token: str, target: str) -> BaseResponse:
 #: The OpenAPI description of both forms (the blueprint is plain Flask: its
 #: answers are a redirect and HTML pages, not JSON; app/api/__init__.py adds it).
 _FORM_FIELDS = {
-    "token": {"type": "string", "description": "The one-time sessionToken of a SUCCESS answer"},
+    "token": {
+        "type": "string",
+        **NON_BLANK,
+        "description": "The one-time sessionToken of a SUCCESS answer",
+    },
     "redirectUrl": {
         "type": "string",
         "format": "uri",
@@ -205,9 +210,11 @@ OPENAPI_PATH = {
         "responses": {
             **_ANSWERS,
             "400": {
-                "description": "Not a form, or token or redirectUrl missing or repeated (E0000001)",
+                "description": "E0000001 (JSON): not a form, or token or redirectUrl missing or "
+                "repeated. HTML error page: redirectUrl is not a URL a Location header can carry",
                 "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/OktaError"}}
+                    "application/json": {"schema": {"$ref": "#/components/schemas/OktaError"}},
+                    "text/html": {"schema": {"type": "string"}},
                 },
             },
         },

@@ -103,6 +103,7 @@ def _normalise(path: str, method: str, operation: dict[str, Any]) -> None:
     has_id = "{" in path
     has_body = method in BODY_METHODS
     if path.startswith(WORKOS_PREFIX):
+        responses["default"] = _workos("Any other error, in WorkOS's shape (405, 500)")
         responses["422"] = _workos(
             "Validation failed (invalid_request_parameters), or a NUL or lone surrogate"
         )

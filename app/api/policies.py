@@ -14,7 +14,7 @@ from app.api.okta_render import hinted
 from app.api.runtime import context
 from app.domain import lengths
 from app.domain.clock import okta_timestamp
-from app.domain.policy import PolicyDoc, RuleDoc
+from app.domain.policy import PolicyDoc, PolicyType, RuleDoc
 from app.services import policies
 from app.services.context import Context
 
@@ -27,9 +27,16 @@ blp = Blueprint(
 blp.before_request(require_api_token)
 
 
+POLICY_TYPES = [t.value for t in PolicyType]
+#: ``priority``: the service checks it (a whole number from 1; null: last).
+PRIORITY_DOC: dict[str, Any] = {"type": "integer", "minimum": 1, "nullable": True}
+
+
 class ListQuery(schemas.Lenient):
     type = fields.String(
-        metadata={"description": "PASSWORD, MFA_ENROLL or OKTA_SIGN_ON (required)"}
+        required=True,
+        error_messages={"required": "The type query parameter is required"},
+        metadata={"description": "PASSWORD, MFA_ENROLL or OKTA_SIGN_ON", "enum": POLICY_TYPES},
     )
     status = fields.String(validate=validate.OneOf(["ACTIVE", "INACTIVE"]))
 
@@ -43,18 +50,18 @@ class ActivateQuery(schemas.Lenient):
 
 
 class PolicyIn(schemas.Lenient):
-    type = fields.String()
-    name = schemas.bounded_string(lengths.POLICY_NAME)
+    type = fields.String(metadata={"enum": POLICY_TYPES})
+    name = schemas.bounded_string(lengths.POLICY_NAME, metadata=schemas.NON_BLANK)
     description = fields.String(allow_none=True)
-    priority = fields.Raw()
+    priority = fields.Raw(allow_none=True, metadata=PRIORITY_DOC)
     conditions = fields.Raw(allow_none=True)
     settings = fields.Raw(allow_none=True)
 
 
 class RuleIn(schemas.Lenient):
     type = fields.String()
-    name = schemas.bounded_string(lengths.POLICY_NAME)
-    priority = fields.Raw()
+    name = schemas.bounded_string(lengths.POLICY_NAME, metadata=schemas.NON_BLANK)
+    priority = fields.Raw(allow_none=True, metadata=PRIORITY_DOC)
     conditions = fields.Raw(allow_none=True)
     actions = fields.Raw(allow_none=True)
 

@@ -15,9 +15,21 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from app.api.runtime import context
 from app.domain import lengths
 from app.domain.passwords import ALGORITHMS
+from app.domain.users import REQUIRED_PROFILE_ATTRIBUTES, STANDARD_PROFILE_ATTRIBUTES
 
 #: The cause of every string over its limit, fixed or a setting.
 TOO_LONG = "The field cannot exceed {max} characters."
+
+# ---- what the OpenAPI document says of strings the services check ----------
+# (ECMA-262 patterns, as JSON Schema has them. Python's whitespace, which the
+# services strip, is ECMA's \s plus \x1c-\x1f and \x85.)
+SPACE = r"\s\x1c-\x1f\x85"
+#: Refused when empty or only spaces: "The field cannot be left blank".
+NON_BLANK: dict[str, Any] = {"minLength": 1, "pattern": f"[^{SPACE}]"}
+#: Refused only when empty (a username or password may be spaces).
+NOT_EMPTY: dict[str, Any] = {"minLength": 1}
+#: What the services take for an e-mail address (and a login).
+EMAIL_PATTERN = f"^[^@{SPACE}]+@[^@{SPACE}]+\\.[^@{SPACE}]+$"
 
 
 def bounded_string(max_length: int, **kwargs: Any) -> fields.String:
@@ -85,14 +97,44 @@ class CredentialsInSchema(Lenient):
     provider = fields.Dict()
 
 
+def _profile_doc(*, required: bool) -> dict[str, Any]:
+    """Okta's default profile schema as the users service checks it
+    (docs/users-api.md#profile-rules); any other attribute is custom."""
+    email = {"type": "string", "pattern": EMAIL_PATTERN}
+    properties: dict[str, Any] = {
+        name: {"type": "string", "nullable": True} for name in STANDARD_PROFILE_ATTRIBUTES
+    }
+    properties.update(
+        login={**email, "maxLength": lengths.LOGIN},
+        email=email,
+        secondEmail={"type": "string", "nullable": True, "pattern": f"^$|{EMAIL_PATTERN}"},
+        firstName={"type": "string", **NON_BLANK},
+        lastName={"type": "string", **NON_BLANK},
+    )
+    doc: dict[str, Any] = {"properties": properties}
+    if required:
+        doc["required"] = list(REQUIRED_PROFILE_ATTRIBUTES)
+    return doc
+
+
 class CreateUserSchema(Lenient):
-    profile = fields.Dict(keys=fields.String(), required=True)
+    profile = fields.Dict(keys=fields.String(), required=True, metadata=_profile_doc(required=True))
     credentials = fields.Nested(CredentialsInSchema)
     groupIds = fields.List(fields.String(), load_default=list)
 
 
 class UpdateUserSchema(Lenient):
-    profile = fields.Dict(keys=fields.String())
+    """``POST /api/v1/users/{id}``: only what is given changes (the result
+    must still meet the profile rules)."""
+
+    profile = fields.Dict(keys=fields.String(), metadata=_profile_doc(required=False))
+    credentials = fields.Nested(CredentialsInSchema)
+
+
+class ReplaceUserSchema(Lenient):
+    """``PUT /api/v1/users/{id}``: the profile is replaced, so it is whole."""
+
+    profile = fields.Dict(keys=fields.String(), required=True, metadata=_profile_doc(required=True))
     credentials = fields.Nested(CredentialsInSchema)
 
 
@@ -103,8 +145,9 @@ class CreateUserQuery(Lenient):
 
 
 def cursor_field() -> fields.String:
-    """A listing's ``after``: the opaque cursor of a ``next`` link."""
-    return bounded_string(lengths.CURSOR)
+    """A listing's ``after``: the cursor of a ``next`` link (the services'
+    ``CURSOR``; empty: the first page)."""
+    return bounded_string(lengths.CURSOR, metadata={"pattern": "^([1-9][0-9]{0,8})?$"})
 
 
 def expression_field(description: str) -> fields.String:
@@ -147,12 +190,24 @@ class AnswerSchema(Lenient):
 
 
 class ForgotPasswordSchema(Lenient):
+    """Both fields (set the password with the answer) or neither (e-mail a link)."""
+
     password = fields.Nested(PasswordValueSchema)
     recovery_question = fields.Nested(AnswerSchema)
 
 
+#: The two calls forgot_password is: a body with both fields, or none of them.
+FORGOT_PASSWORD_SHAPES: dict[str, Any] = {
+    "allOf": [ForgotPasswordSchema],
+    "anyOf": [
+        {"required": ["password", "recovery_question"]},
+        {"not": {"anyOf": [{"required": ["password"]}, {"required": ["recovery_question"]}]}},
+    ],
+}
+
+
 class GroupProfileSchema(Lenient):
-    name = bounded_string(lengths.GROUP_NAME, required=True)
+    name = bounded_string(lengths.GROUP_NAME, required=True, metadata=NON_BLANK)
     description = bounded_string(lengths.GROUP_DESCRIPTION, allow_none=True)
 
 

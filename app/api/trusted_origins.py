@@ -33,8 +33,8 @@ class ScopeSchema(schemas.Lenient):
 
 
 class TrustedOriginIn(schemas.Lenient):
-    name = schemas.bounded_string(lengths.TRUSTED_ORIGIN_NAME)
-    origin = schemas.bounded_string(lengths.TRUSTED_ORIGIN)
+    name = schemas.bounded_string(lengths.TRUSTED_ORIGIN_NAME, metadata=schemas.NON_BLANK)
+    origin = schemas.bounded_string(lengths.TRUSTED_ORIGIN, metadata=schemas.NON_BLANK)
     scopes = fields.List(fields.Dict())
 
 

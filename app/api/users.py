@@ -62,7 +62,7 @@ def get_user(user_id: str) -> dict[str, Any]:
 
 
 @blp.route("/<string:user_id>", methods=["POST"])
-@blp.arguments(schemas.UpdateUserSchema)
+@blp.arguments(schemas.UpdateUserSchema, required=False)
 @blp.response(200, schemas.UserSchema)
 def update_user_partial(body: dict[str, Any], user_id: str) -> dict[str, Any]:
     """Partial update: only the attributes given change."""
@@ -71,7 +71,7 @@ def update_user_partial(body: dict[str, Any], user_id: str) -> dict[str, Any]:
 
 
 @blp.route("/<string:user_id>", methods=["PUT"])
-@blp.arguments(schemas.UpdateUserSchema)
+@blp.arguments(schemas.ReplaceUserSchema)
 @blp.response(200, schemas.UserSchema)
 def update_user_full(body: dict[str, Any], user_id: str) -> dict[str, Any]:
     """Full update: the profile is replaced."""
@@ -188,7 +188,8 @@ def change_recovery_question(body: dict[str, Any], user_id: str) -> dict[str, An
 
 @blp.route("/<string:user_id>/credentials/forgot_password", methods=["POST"])
 @blp.arguments(schemas.SendEmailQuery, location="query")
-@blp.arguments(schemas.ForgotPasswordSchema)
+@blp.doc(requestBody={"content": {"application/json": {"schema": schemas.FORGOT_PASSWORD_SHAPES}}})
+@blp.arguments(schemas.ForgotPasswordSchema, required=False)
 @blp.response(200, schemas.ForgotPasswordResultSchema)
 def forgot_password(query: dict[str, Any], body: dict[str, Any], user_id: str) -> dict[str, Any]:
     """Without a body: a recovery token (``resetPasswordUrl`` with ``sendEmail=false``).

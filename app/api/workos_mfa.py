@@ -40,13 +40,36 @@ class _Body(Schema):
 
 
 class WorkosEnrollSchema(_Body):
-    type = fields.String(required=True)
+    type = fields.String(required=True, metadata={"enum": ["totp", "sms"]})
     totp_issuer = bounded_string(lengths.WORKOS_FACTOR_LABEL, allow_none=True)
     totp_user = bounded_string(lengths.WORKOS_FACTOR_LABEL, allow_none=True)
     # Stored as normalised (E.164, at most 16 characters); phonenumbers refuses
     # anything over 250 characters as sent, so no limit of its own here.
     phone_number = fields.String(allow_none=True)
     user_id = bounded_string(lengths.WORKOS_FACTOR_LABEL, allow_none=True)
+
+
+#: What each factor type needs (the service refuses the rest with 422).
+ENROLL_SHAPES: dict[str, Any] = {
+    "allOf": [WorkosEnrollSchema],
+    "anyOf": [
+        {
+            "properties": {
+                "type": {"enum": ["totp"]},
+                "totp_issuer": {"type": "string", "minLength": 1},
+                "totp_user": {"type": "string", "minLength": 1},
+            },
+            "required": ["type", "totp_issuer", "totp_user"],
+        },
+        {
+            "properties": {
+                "type": {"enum": ["sms"]},
+                "phone_number": {"type": "string", "minLength": 1},
+            },
+            "required": ["type", "phone_number"],
+        },
+    ],
+}
 
 
 class WorkosChallengeSchema(_Body):
@@ -119,6 +142,7 @@ def challenge_json(challenge: Challenge) -> dict[str, Any]:
 
 @blp.route("/factors/enroll", methods=["POST"])
 @blp.doc(security=WORKOS_SECURITY)
+@blp.doc(requestBody={"content": {"application/json": {"schema": ENROLL_SHAPES}}})
 @blp.arguments(WorkosEnrollSchema)
 @blp.response(201, WorkosFactorSchema)
 def enroll(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -134,14 +158,14 @@ def enroll(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     return factor_json(enrolled.factor, enrolled), 201
 
 
-@blp.route("/factors/<string:factor_id>", methods=["GET"])
+@blp.route("/factors/<resource_id:factor_id>", methods=["GET"])
 @blp.doc(security=WORKOS_SECURITY)
 @blp.response(200, WorkosFactorSchema)
 def get_factor(factor_id: str) -> dict[str, Any]:
     return factor_json(workos_mfa.get_factor(context(), factor_id))
 
 
-@blp.route("/factors/<string:factor_id>", methods=["DELETE"])
+@blp.route("/factors/<resource_id:factor_id>", methods=["DELETE"])
 @blp.doc(security=WORKOS_SECURITY)
 @blp.response(204)
 def delete_factor(factor_id: str) -> tuple[str, int]:
@@ -149,7 +173,7 @@ def delete_factor(factor_id: str) -> tuple[str, int]:
     return "", 204
 
 
-@blp.route("/factors/<string:factor_id>/challenge", methods=["POST"])
+@blp.route("/factors/<resource_id:factor_id>/challenge", methods=["POST"])
 @blp.doc(security=WORKOS_SECURITY)
 @blp.arguments(WorkosChallengeSchema)
 @blp.response(201, WorkosChallengeOutSchema)

@@ -22,9 +22,11 @@ from app.store.db import DuplicateKey
 from app.store.query import UnsupportedFilter
 
 MAX_LIMIT = 200
-#: The largest cursor we can issue: sequence numbers are INTEGER columns, 32 bits
-#: on PostgreSQL (which refuses a larger one bound against them).
-MAX_CURSOR = 2**31 - 1
+#: The cursors this server issues: a row's sequence number, from 1, in decimal.
+#: Up to nine digits, which stays below PostgreSQL's 32-bit INTEGER (a larger
+#: one bound against the column is an error), and is a pattern the OpenAPI
+#: document can state exactly (app.api.schemas.cursor_field).
+CURSOR = re.compile(r"[1-9][0-9]{0,8}")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 EMAIL_ATTRIBUTES = ("email", "secondEmail")
 DUPLICATE = "An object with this field already exists in the current organization"
@@ -188,11 +190,11 @@ def parse_expression(raw: str | None, field: str) -> filters.Expression | None:
 
 def parse_cursor(after: str | None) -> int | None:
     """The sequence number an ``after`` cursor stands for; 400 for anything
-    this server never issues: not ASCII digits (``"²".isdigit()`` is true,
-    yet ``int`` refuses it), or past any sequence number."""
+    this server never issues (``CURSOR``; ``"²".isdigit()`` is true, yet
+    ``int`` refuses it)."""
     if after is None or after == "":
         return None
-    if not (after.isascii() and after.isdigit()) or int(after) > MAX_CURSOR:
+    if not CURSOR.fullmatch(after):
         raise ValidationFailed("after", ["after: Invalid cursor"])
     return int(after)
 
