@@ -31,7 +31,8 @@ run: install
 		--access-logfile - wsgi:app
 
 ## Every tier: lint, unit, API, integration (real PostgreSQL + Redis), the real
-## clients (okta-auth-js, the Sign-In Widget, Chromium), Postman. The /authn
+## clients (okta-auth-js, the Sign-In Widget, Chromium, the okta SDK), the
+## schemathesis fuzz (make fuzz), Postman. The /authn
 ## state machine (tests/property, 10,000 sequences, CPU-bound) runs beside the
 ## rest, which spends much of its time waiting on servers and browsers; its
 ## report follows the rest's.
@@ -42,6 +43,7 @@ test: install lint services node_modules/.installed
 	wait $$property; sequences=$$?; \
 	echo "== tests/property (the /authn state machine)"; cat artifacts/property-tests.log; \
 	[ $$rest -eq 0 ] && [ $$sequences -eq 0 ]
+	$(MAKE) fuzz
 	$(MAKE) postman
 
 ## newman, okta-auth-js and the Sign-In Widget, exactly as package-lock.json pins them.

@@ -95,16 +95,8 @@ PRIMARY_SHAPES: dict[str, Any] = {
     "allOf": [AuthnPrimarySchema],
     "anyOf": [
         {"required": ["username", "password"], "description": "primary authentication"},
-        {
-            "required": ["stateToken"],
-            "not": {"required": ["username"]},
-            "description": "read the transaction",
-        },
-        {
-            "required": ["token"],
-            "not": {"anyOf": [{"required": ["username"]}, {"required": ["stateToken"]}]},
-            "description": "an activation token",
-        },
+        {"required": ["stateToken"], "description": "read the transaction"},
+        {"required": ["token"], "description": "an activation token"},
     ],
 }
 
@@ -120,7 +112,20 @@ class AuthnEnrollSchema(AuthnStateTokenSchema):
 
 
 class AuthnPassCodeSchema(AuthnStateTokenSchema):
-    passCode = fields.String()
+    passCode = _text()
+
+
+#: The engine refuses a missing passCode itself, after the transaction's own
+#: checks (so a decoy answers as a real one does): required in the document only.
+PASSCODE_REQUIRED: dict[str, Any] = {
+    "requestBody": {
+        "content": {
+            "application/json": {
+                "schema": {"allOf": [AuthnPassCodeSchema], "required": ["passCode"]}
+            }
+        }
+    }
+}
 
 
 class AuthnVerifySchema(AuthnStateTokenSchema):
@@ -384,7 +389,9 @@ def primary(body: dict[str, Any]) -> dict[str, Any]:
     """Primary authentication (username and password), or ``{stateToken}`` alone
     to read the transaction's current state."""
     ctx = context()
-    if body.get("username") is None:  # the body's shape says which call it is
+    # The body's shape says which call it is: a username and a password sign
+    # in; else a stateToken reads, a token activates (PRIMARY_SHAPES).
+    if body.get("username") is None or body.get("password") is None:
         if body.get("stateToken") is not None:
             return _answer(authn.read(ctx, body.get("stateToken")))
         if body.get("token") is not None:
@@ -402,6 +409,7 @@ def enroll_factor(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/factors/<string:factor_id>/lifecycle/activate", methods=["POST"])
+@blp.doc(**PASSCODE_REQUIRED)
 @blp.doc(**PUBLIC)
 @blp.arguments(AuthnPassCodeSchema)
 @blp.response(200, AuthnTransactionSchema)
@@ -515,6 +523,7 @@ def unlock(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/recovery/factors/<string:factor_type>/verify", methods=["POST"])
+@blp.doc(**PASSCODE_REQUIRED)
 @blp.doc(**PUBLIC)
 @blp.arguments(AuthnPassCodeSchema)
 @blp.response(200, AuthnTransactionSchema)
