@@ -144,6 +144,10 @@ class Settings:
     relay_state_max_length: int = 2048  # Okta's documented MaxLength of relayState
     password_max_length: int = 256  # Okta sets none (it keeps 72 characters): a sanity cap
     request_json_max_depth: int = 32  # no Okta or WorkOS body nests past 5: 400 beyond
+    # What /authn answers show as a user's profile.locale and profile.timeZone when
+    # the profile has none (Okta always sends strings: the org's defaults).
+    default_locale: str = "en_US"
+    default_time_zone: str = "America/Los_Angeles"
     # Strict-Transport-Security max-age, sent only when BASE_URL is https (0: never).
     hsts_max_age: int = 365 * 24 * 3600
 

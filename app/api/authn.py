@@ -193,13 +193,17 @@ def _post(ctx: Context, path: str, name: str | None = None) -> dict[str, Any]:
     return {"name": name, **link} if name else link
 
 
-def _user_json(view: View) -> dict[str, Any]:
+def _user_json(ctx: Context, view: View) -> dict[str, Any]:
     user = view.user
     assert user is not None
+    profile = {name: user.profile.get(name) for name in PROFILE_FIELDS}
+    # Okta always sends strings here: the user's own, else the org's defaults.
+    profile["locale"] = profile["locale"] or ctx.settings.default_locale
+    profile["timeZone"] = profile["timeZone"] or ctx.settings.default_time_zone
     body: dict[str, Any] = {
         "id": user.id,
         "passwordChanged": okta_timestamp(user.password_changed),
-        "profile": {name: user.profile.get(name) for name in PROFILE_FIELDS},
+        "profile": profile,
     }
     if view.status is Status.RECOVERY and user.recovery_question is not None:
         body["recovery_question"] = {"question": user.recovery_question.question}
@@ -244,8 +248,7 @@ def _enrollable_json(ctx: Context, view: View) -> list[dict[str, Any]]:
             links["questions"] = hinted(
                 ctx.url(f"/api/v1/users/{view.user.id}/factors/questions"), "GET"
             )
-        if factor is None:
-            links["enroll"] = _post(ctx, "/factors")
+        links["enroll"] = _post(ctx, "/factors")  # Okta keeps it on active factors too
         out.append(
             {
                 "factorType": kind.factor_type,
@@ -284,8 +287,12 @@ def _password_policy(view: View, *, expiration: bool) -> dict[str, Any]:
         "minNumber": complexity.min_number,
         "minSymbol": complexity.min_symbol,
         "excludeUsername": complexity.exclude_username,
+        "excludeAttributes": list(complexity.exclude_attributes),
     }
-    body["age"] = {"minAgeMinutes": 0, "historyCount": complexity.history_count}
+    body["age"] = {
+        "minAgeMinutes": view.policy.password.min_age_minutes,
+        "historyCount": complexity.history_count,
+    }
     return body
 
 
@@ -311,7 +318,7 @@ def render(ctx: Context, view: View) -> dict[str, Any]:
     embedded: dict[str, Any] = {}
     links: dict[str, Any] = {}
     if view.user is not None and status not in NO_USER:
-        embedded["user"] = _user_json(view)
+        embedded["user"] = _user_json(ctx, view)
     has_tx = view.state_token is not None
     if status is Status.MFA_REQUIRED:
         embedded["factors"] = [_factor_json(ctx, f, "verify") for f in view.factors]

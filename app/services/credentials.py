@@ -22,16 +22,30 @@ from app.store import UnitOfWork
 MIN_ANSWER_LENGTH = 4
 
 
+class PolicyUnmet(ValidationFailed):
+    """A password that breaks the policy's complexity: one cause per unmet rule
+    (the admin APIs' 400), and ``requirements``, every rule of the policy, for
+    the one sentence /authn answers with (E0000080, as Okta words it)."""
+
+    def __init__(self, field: str, unmet: list[str], requirements: list[str]) -> None:
+        super().__init__(
+            field,
+            [f"{field}: Password requirements were not met. Missing: {rule}." for rule in unmet],
+        )
+        self.requirements = requirements
+
+    @property
+    def sentence(self) -> str:
+        return "Passwords must have " + ", ".join(self.requirements)
+
+
 def check_policy(
     complexity: PasswordPolicy, user: User, password: str, field: str = "password"
 ) -> None:
     """Raise 400 E0000001 with one cause per unmet rule of the password policy."""
     unmet = complexity.unmet(password, user.profile)
     if unmet:
-        raise ValidationFailed(
-            field,
-            [f"{field}: Password requirements were not met. Missing: {rule}." for rule in unmet],
-        )
+        raise PolicyUnmet(field, unmet, complexity.requirements())
 
 
 def _in_history(ctx: Context, complexity: PasswordPolicy, user: User, password: str) -> bool:

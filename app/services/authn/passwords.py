@@ -24,8 +24,13 @@ def _set_password(
     make, its minimum age); failures as 403 E0000080, as /authn answers."""
     try:
         credentials.set_password(ctx, uow, user, new_password, min_age=voluntary)
-    except ValidationFailed as exc:
-        raise ApiError("E0000080", causes=exc.causes) from exc
+    except credentials.PolicyUnmet as exc:
+        # Okta states every requirement of the policy in one cause (the
+        # Sign-In Widget shows only the first), with no field name.
+        raise ApiError("E0000080", causes=[exc.sentence]) from exc
+    except ValidationFailed as exc:  # history, minimum age
+        causes = [cause.partition(": ")[2] or cause for cause in exc.causes]
+        raise ApiError("E0000080", causes=causes) from exc
 
 
 def change_password(ctx: Context, state_token: Any, body: dict[str, Any]) -> View:
