@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from app.domain import ids
 from app.domain.clock import okta_timestamp
 from app.domain.factors import Factor, FactorKind, Verification, totp
 from app.domain.groups import Group
@@ -18,13 +19,28 @@ def link(href: str, method: str | None = None) -> dict[str, Any]:
     return {"href": href, "method": method} if method else {"href": href}
 
 
+#: Standard attributes Okta sends as null when the profile has none.
+NULL_WHEN_UNSET = ("mobilePhone", "secondEmail")
+
+
+def default_user_type(ctx: Context) -> tuple[str, str]:
+    """(type id, schema id) of the one user type: stable for a deployment,
+    20 characters as Okta's (``oty…``, ``osc…``, sharing their suffix)."""
+    type_id = ids.stable_id(ids.USER_TYPE, ctx.settings.secret_key, "default-user-type")
+    return type_id, ids.USER_SCHEMA + type_id[len(ids.USER_TYPE) :]
+
+
 def user_json(ctx: Context, user: User, *, in_collection: bool = False) -> dict[str, Any]:
     """A user; in a collection (listings) its ``_links`` carry only ``self``, as Okta's do."""
     base = ctx.url(f"/api/v1/users/{user.id}")
+    type_id, schema_id = default_user_type(ctx)
     links: dict[str, Any] = {}
     if not in_collection:
         links = {op.link: link(f"{base}/{op.path}", "POST") for op in allowed_operations(user)}
+        links["schema"] = link(ctx.url(f"/api/v1/meta/schemas/user/{schema_id}"))
+        links["type"] = link(ctx.url(f"/api/v1/meta/types/user/{type_id}"))
     links["self"] = link(base)
+    profile = {name: None for name in NULL_WHEN_UNSET} | user.profile
     body: dict[str, Any] = {
         "id": user.id,
         "status": user.status.value,
@@ -34,8 +50,8 @@ def user_json(ctx: Context, user: User, *, in_collection: bool = False) -> dict[
         "lastLogin": okta_timestamp(user.last_login),
         "lastUpdated": okta_timestamp(user.last_updated),
         "passwordChanged": okta_timestamp(user.password_changed),
-        "type": {"id": "otyDefaultUserType"},
-        "profile": user.profile,
+        "type": {"id": type_id},
+        "profile": profile,
         "credentials": credentials_view(user),
         "_links": links,
     }

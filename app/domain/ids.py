@@ -6,6 +6,8 @@ well as unique. Prefixes follow what Okta's responses show.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import string
 from datetime import datetime
@@ -16,6 +18,22 @@ USER = "00u"
 GROUP = "00g"
 API_TOKEN = "00T"
 ERROR = "oae"
+
+
+USER_TYPE = "oty"
+USER_SCHEMA = "osc"
+
+
+def stable_id(prefix: str, secret: str, name: str, length: int = 20) -> str:
+    """An id that is the same on every start of one deployment (derived from
+    its ``secret`` and ``name``) and unguessable elsewhere: for objects that
+    exist once, such as the default user type."""
+    digest = int.from_bytes(hmac.new(secret.encode(), name.encode(), hashlib.sha256).digest())
+    chars = []
+    for _ in range(length - len(prefix)):
+        digest, index = divmod(digest, len(_ALPHABET))
+        chars.append(_ALPHABET[index])
+    return prefix + "".join(chars)
 
 
 def new_id(prefix: str, length: int = 20) -> str:

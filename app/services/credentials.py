@@ -164,6 +164,12 @@ def credentials_view(user: User) -> dict[str, Any]:
     view: dict[str, Any] = {}
     if user.has_password:
         view["password"] = {}
+    email = user.profile.get("email")
+    if isinstance(email, str) and email:
+        # The primary address, verified once the user was activated (Okta
+        # verifies it with the activation); Okta's only other type is SECONDARY.
+        status = "VERIFIED" if user.activated is not None else "UNVERIFIED"
+        view["emails"] = [{"value": email, "status": status, "type": "PRIMARY"}]
     if user.recovery_question is not None:
         view["recovery_question"] = {"question": user.recovery_question.question}
     # Until its first sign-in rehashes it, an imported password shows as Okta does.

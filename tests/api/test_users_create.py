@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import re
 from typing import Any
 
 import bcrypt
@@ -39,7 +40,17 @@ def test_create_with_password_is_active_and_hides_the_hash(api: Any, clock: Any)
     assert user["passwordChanged"] == "2026-01-15T09:30:00.000Z"
     assert user["profile"]["employeeTier"] == "gold"  # custom attributes are kept
     assert user["profile"]["mobilePhone"] == "+1 555 0100"
-    assert user["credentials"] == {"password": {}, "provider": {"type": "OKTA", "name": "OKTA"}}
+    assert user["credentials"] == {
+        "password": {},
+        "emails": [{"value": "isaac.brock@example.com", "status": "VERIFIED", "type": "PRIMARY"}],
+        "provider": {"type": "OKTA", "name": "OKTA"},
+    }
+    # Okta's user type: a 20-character oty id, with the schema id beside it.
+    type_id = user["type"]["id"]
+    assert re.fullmatch(r"oty[A-Za-z0-9]{17}", type_id)
+    assert user["_links"]["type"]["href"].endswith(f"/api/v1/meta/types/user/{type_id}")
+    assert user["_links"]["schema"]["href"].endswith(f"/api/v1/meta/schemas/user/osc{type_id[3:]}")
+    assert user["profile"]["secondEmail"] is None  # unset: null, as Okta sends it
     assert "argon2" not in r.get_data(as_text=True)
     links = user["_links"]
     assert links["self"]["href"] == f"http://portcullis.test/api/v1/users/{user['id']}"
@@ -58,7 +69,8 @@ def test_create_without_credentials_staged(api: Any) -> None:
     assert user["status"] == "STAGED"
     assert user["activated"] is None and user["passwordChanged"] is None
     assert "password" not in user["credentials"]
-    assert set(user["_links"]) == {"activate", "deactivate", "self"}
+    assert user["credentials"]["emails"][0]["status"] == "UNVERIFIED"  # not activated yet
+    assert set(user["_links"]) == {"activate", "deactivate", "self", "schema", "type"}
 
 
 def test_activate_default_without_password_is_provisioned_and_emails(api: Any, outbox: Any) -> None:

@@ -113,7 +113,7 @@ def test_deactivate_then_activate_again(api: Any, make_user: Any) -> None:
     assert _op(api, user["id"], "deactivate").get_json() == {}
     deprovisioned = api.get(f"/api/v1/users/{user['id']}").get_json()
     assert deprovisioned["status"] == "DEPROVISIONED"
-    assert set(deprovisioned["_links"]) == {"activate", "self"}
+    assert set(deprovisioned["_links"]) == {"activate", "self", "schema", "type"}
     assert _op(api, user["id"], "deactivate").status_code == 403
     assert _op(api, user["id"], "activate").status_code == 200
     assert _status(api, user["id"]) == "ACTIVE"
