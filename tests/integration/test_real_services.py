@@ -71,7 +71,7 @@ def test_migrations_go_down_and_up_without_dropping(postgres_url: str, tmp_path:
     database = app.extensions["portcullis"].stores.database
     migrations.upgrade(database)
     migrations.upgrade(database)  # idempotent
-    assert migrations.current(database) == migrations.head() == "0005"
+    assert migrations.current(database) == migrations.head() == "0006"
     migrations.downgrade(database, "base")
     assert migrations.current(database) is None
     migrations.upgrade(database)
