@@ -11,7 +11,7 @@ THREADS ?= 8
 FLASK := $(BIN)/flask --app wsgi
 export HOST PORT
 
-.PHONY: run install services test test-unit test-api test-integration test-property verify-deep fuzz postman lint format bench docs clean
+.PHONY: run install services test test-unit test-api test-integration test-property verify-deep fuzz postman lint format bench docs openapi-examples clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -98,6 +98,11 @@ bench: install
 docs: install
 	dot -Tsvg docs/img/authn-states.dot -o docs/img/authn-states.svg
 	$(BIN)/python scripts/authn_examples.py > docs/authn-examples.md
+
+## The examples of the OpenAPI document: a real answer of every operation,
+## recorded in-process on the embedded defaults (app/api/openapi_examples.json).
+openapi-examples: install
+	$(BIN)/python scripts/openapi_examples.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache

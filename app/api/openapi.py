@@ -22,6 +22,8 @@ from typing import Any
 
 from apispec import APISpec, BasePlugin
 
+from app.api import openapi_examples
+
 OKTA_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/OktaError"}}}
 WORKOS_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/WorkOSError"}}}
 BODY_METHODS = frozenset({"post", "put", "patch"})
@@ -95,6 +97,7 @@ def _normalise(path: str, method: str, operation: dict[str, Any]) -> None:
         for status, answer in operation.get("responses", {}).items()
     }
     operation["responses"] = responses
+    openapi_examples.attach(path, method, responses)  # recorded answers (make openapi-examples)
     if path.startswith(PUBLIC_PREFIXES):
         operation["security"] = []
     elif path.startswith(COOKIE_PREFIX):
