@@ -47,6 +47,14 @@ SWAGGER_UI_ASSETS = "/docs/assets/"
 
 
 @blp.route(SWAGGER_UI_ASSETS + "<path:filename>", methods=["GET"])
-@blp.doc(hide=True)
+@blp.doc(
+    summary="A file of the Swagger UI that /docs serves (public)",
+    responses={
+        "200": {
+            "description": "The file (JavaScript, CSS or an image)",
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 def swagger_ui_asset(filename: str) -> Response:
     return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
