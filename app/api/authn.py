@@ -249,16 +249,17 @@ def _enrollable_json(ctx: Context, view: View) -> list[dict[str, Any]]:
                 ctx.url(f"/api/v1/users/{view.user.id}/factors/questions"), "GET"
             )
         links["enroll"] = _post(ctx, "/factors")  # Okta keeps it on active factors too
-        out.append(
-            {
-                "factorType": kind.factor_type,
-                "provider": kind.provider,
-                "vendorName": kind.vendor_name,
-                "_links": links,
-                "status": "ACTIVE" if factor is not None else "NOT_SETUP",
-                "enrollment": enrollment,
-            }
-        )
+        entry: dict[str, Any] = {
+            "factorType": kind.factor_type,
+            "provider": kind.provider,
+            "vendorName": kind.vendor_name,
+            "_links": links,
+            "status": "ACTIVE" if factor is not None else "NOT_SETUP",
+            "enrollment": enrollment,
+        }
+        if kind.channel == "email":  # Okta lists the user's addresses here (none in practice)
+            entry["_embedded"] = {"emails": []}
+        out.append(entry)
     return out
 
 
@@ -341,6 +342,8 @@ def render(ctx: Context, view: View) -> dict[str, Any]:
     elif status is Status.MFA_CHALLENGE and view.factor is not None:
         factor = view.factor
         embedded["factor"] = _factor_json(ctx, factor, None)
+        # Okta's recordings of a sent code carry an empty verification slot.
+        embedded["factor"]["_embedded"] = {"verification": None}
         embedded["policy"] = _mfa_policy(view)
         links["next"] = _post(ctx, f"/factors/{factor.id}/verify", "verify")
         links["prev"] = _post(ctx, "/previous")
@@ -363,9 +366,12 @@ def render(ctx: Context, view: View) -> dict[str, Any]:
     elif status is Status.RECOVERY_CHALLENGE and has_tx:
         kind = view.recovery_factor_type or "SMS"
         links["next"] = _post(ctx, f"/recovery/factors/{kind}/verify", "verify")
-        links["resend"] = _post(ctx, f"/recovery/factors/{kind}/resend", kind)
-    elif status is Status.LOCKED_OUT and view.policy and view.policy.password.self_service_unlock:
-        links["next"] = _post(ctx, "/recovery/unlock", "unlock")  # only when it would work
+        links["resend"] = _post(ctx, f"/recovery/factors/{kind}/resend", kind.lower())
+    elif status is Status.LOCKED_OUT:
+        if view.policy and view.policy.password.self_service_unlock:
+            links["next"] = _post(ctx, "/recovery/unlock", "unlock")  # only when it would work
+        body["_embedded"] = {}  # as Okta sends it: empty, and a cancel link
+        links["cancel"] = _post(ctx, "/cancel")
     if has_tx:
         links["cancel"] = _post(ctx, "/cancel")
     if embedded:

@@ -78,7 +78,7 @@ def error_response(error: ApiError) -> Response:
         "errorCode": error.code,
         "errorSummary": error.summary,
         "errorLink": error.code,
-        "errorId": ids.new_id(ids.ERROR, 24),
+        "errorId": ids.new_id(ids.ERROR, 25),  # oae and 22, as in Okta's recordings
         "errorCauses": [{"errorSummary": cause} for cause in error.causes],
     }
     response = jsonify(body)

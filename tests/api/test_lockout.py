@@ -19,6 +19,7 @@ from app.services import credentials, factor_verification
 from app.services.authn import transaction as authn_service
 from tests.api.test_authn import (
     E164,
+    LOCKED_OUT,
     LOGIN,
     PHONE,
     Policy,
@@ -123,7 +124,7 @@ def test_a_lock_ends_older_transactions_whatever_the_code(
     # No oracle: the right code, a wrong one and a plain read answer alike.
     assert _answer(with_right) == _answer(with_wrong) == _answer(read)
     if show:
-        assert _answer(with_right) == (200, {"status": "LOCKED_OUT"})
+        assert _answer(with_right) == (200, LOCKED_OUT)
     else:
         assert with_right.status_code == 401
         assert with_right.get_json()["errorCode"] == "E0000011"
@@ -184,7 +185,7 @@ def test_a_password_beyond_the_last_slot_is_not_judged(
     # The right password answers exactly as a wrong one, and as a locked user.
     assert _answer(right) == _answer(wrong)
     if show:
-        assert _answer(right) == (200, {"status": "LOCKED_OUT"})
+        assert _answer(right) == (200, LOCKED_OUT)
     else:
         assert right.status_code == 401 and right.get_json()["errorCode"] == "E0000004"
     assert judged["password"] == 0
@@ -198,7 +199,7 @@ def test_the_last_slot_is_judged_and_locks_when_wrong(
     user = make_user()
     _lockout(policy, show=True)
     _fill(ctx, user, 2)
-    assert sign_in(anonymous, password=WRONG).get_json() == {"status": "LOCKED_OUT"}
+    assert sign_in(anonymous, password=WRONG).get_json() == LOCKED_OUT
     assert judged["password"] == 1
     assert api.get(f"/api/v1/users/{user['id']}").get_json()["status"] == "LOCKED_OUT"
     assert _count(ctx, user) == 0  # the lock holds now
@@ -222,7 +223,7 @@ def test_a_code_beyond_the_last_slot_is_not_judged(
     path = f"/api/v1/authn/factors/{factor['id']}/verify"
     right = pyotp.TOTP(factor["secret"]).at(clock())
     r = anonymous.post(path, json={"stateToken": token, "passCode": right})
-    assert _answer(r) == (200, {"status": "LOCKED_OUT"})
+    assert _answer(r) == (200, LOCKED_OUT)
     assert judged["factor"] == 0
     assert api.get(f"/api/v1/users/{user['id']}").get_json()["status"] == "LOCKED_OUT"
     assert authn(anonymous, stateToken=token).status_code == 401  # the transaction ended

@@ -1218,7 +1218,7 @@ def test_lockout_after_three_attempts_shows_locked_out(
     assert r.status_code == 200
     assert r.get_json()["status"] == "LOCKED_OUT"
     # No self-service unlock in this policy (selfServiceUnlock defaults to DENY): no link.
-    assert "_links" not in r.get_json()
+    assert "next" not in r.get_json()["_links"]
     assert api.get(f"/api/v1/users/{member['id']}").get_json()["status"] == "LOCKED_OUT"
     # The right password does not help now.
     r = authn(anonymous, username="lou.locked@example.com", password=PASSWORD)

@@ -68,7 +68,6 @@ def build_view(ctx: Context, call: Call, state_token: str | None) -> View:
         view.factor = find(call.factors, tx.progress.enrolling_factor_id)
         if view.factor is not None and view.factor.kind.verification == Verification.TOTP:
             view.qr_token = factors.qr_token(ctx, view.factor)
-            view.factor_result = "WAITING"
     elif status is Status.MFA_CHALLENGE:
         view.factor = find(call.factors, tx.progress.challenged_factor_id)
         view.factor_result = "CHALLENGE"
