@@ -70,7 +70,7 @@ class Walk:
         _, token = api_tokens.create_token(self.ctx, "examples")
         self.admin = {"Authorization": f"SSWS {token}"}
         self.client = self.app.test_client()
-        self.outbox = Outbox(self.ctx.stores.redis)
+        self.outbox = Outbox(self.ctx.stores.redis, clock=self.clock)  # messages expire by it
         self.policy = EffectivePolicy()
         engine.effective_for = lambda ctx, uow, user: self.policy  # type: ignore[assignment]
         self.count = 0
