@@ -32,6 +32,7 @@ from urllib.parse import quote, urlsplit
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 
 from tests.compat.conftest import PASSWORD, ROOT, LiveServer, free_port, missing_tool
 
@@ -126,13 +127,13 @@ def test_password_and_google_authenticator_to_a_session_cookie(
         page.get_by_role("button", name="Sign In").click()
         page.get_by_text("Google Authenticator").first.wait_for()
         totp = pyotp.TOTP(factor["secret"])
-        page.get_by_label("Enter Code").fill(_wrong_code(totp))
+        _enter_code(page, _wrong_code(totp))
         page.get_by_role("button", name="Verify").click()
         # The widget shows the first errorCauses summary of the 403 E0000068.
         page.get_by_text("Your passcode doesn't match our records. Please try again.").wait_for()
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "sign-in-widget-wrong-code.png"))
-        page.get_by_label("Enter Code").fill(totp.now())
+        _enter_code(page, totp.now())
         page.get_by_role("button", name="Verify").click()
         page.wait_for_url(f"{pages}/landed.html*")
         page.get_by_role("heading", name="You're signed in").wait_for()
@@ -148,3 +149,13 @@ def test_password_and_google_authenticator_to_a_session_cookie(
     assert any("/login/sessionCookieRedirect" in line and "-> 302" in line for line in traffic)
     page.screenshot(path=str(ARTIFACTS / "sign-in-widget.png"), full_page=True)
     context.close()
+
+
+def _enter_code(page: Any, code: str) -> None:
+    """Type the code and see it in the field before submitting: on a loaded
+    machine the widget can still be rendering its form when the factor's name
+    shows, and a re-render would empty the field (a submit then sends nothing)."""
+    field = page.get_by_label("Enter Code")
+    expect(field).to_be_editable()
+    field.fill(code)
+    expect(field).to_have_value(code)
