@@ -41,9 +41,15 @@ def create_app(
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    redis_client = connect(settings.redis_url)
+    redis_client = connect(settings.redis_url, settings.redis_timeout)
     stores = Stores(
-        Database(settings.database_url), redis_client, SecretBox(settings.encryption_key)
+        Database(
+            settings.database_url,
+            connect_timeout=settings.database_connect_timeout,
+            statement_timeout=settings.database_statement_timeout,
+        ),
+        redis_client,
+        SecretBox(settings.encryption_key),
     )
     if delivery is None:
         outbox = Outbox(redis_client, settings.instance_path / OUTBOX_FILE, clock=clock)

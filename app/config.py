@@ -148,6 +148,12 @@ class Settings:
     # the profile has none (Okta always sends strings: the org's defaults).
     default_locale: str = "en_US"
     default_time_zone: str = "America/Los_Angeles"
+    # Store outages (docs/configuration.md#outages): connect and read timeouts, well
+    # under gunicorn's 30 s, and the Retry-After of the 503 a request gets meanwhile.
+    redis_timeout: float = 2.0  # seconds, to connect and for each reply
+    database_connect_timeout: int = 3  # seconds (PostgreSQL)
+    database_statement_timeout: int = 10  # seconds a PostgreSQL statement may run
+    outage_retry_after: int = 5  # seconds
     # Strict-Transport-Security max-age, sent only when BASE_URL is https (0: never).
     hsts_max_age: int = 365 * 24 * 3600
 

@@ -15,6 +15,7 @@ from app.api import (
     health,
     login,
     openapi,
+    outages,
     policies,
     rate_limits,
     request_decoding,
@@ -95,6 +96,7 @@ def register(app: Flask) -> Api:
     if context_settings(app).dev_outbox_enabled:
         api.register_blueprint(dev_outbox.blp)
     errors.register(app)
+    outages.register(app, ctx)  # after errors: the more specific handlers
     return api
 
 

@@ -43,6 +43,7 @@ WORKOS_EQUIVALENTS: dict[str, tuple[str | None, str]] = {
     "E0000003": ("invalid_json", "The request body is not valid JSON."),
     "E0000007": (None, "Not Found"),
     "E0000009": (None, "Internal Server Error"),
+    "E0000010": ("service_unavailable", "Service is temporarily unavailable."),
     "E0000022": (None, "Method Not Allowed"),
 }
 
@@ -146,7 +147,7 @@ def _body_too_large() -> ApiError:
     return ApiError("E0000001", detail="requestBody", causes=[cause], status=413)
 
 
-def _unexpected(exc: Exception) -> Response:
+def unexpected(exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(ApiError("E0000009"))
 
@@ -165,7 +166,7 @@ def register(app: Flask) -> None:
     app.register_error_handler(WorkosError, workos_response)
     app.after_request(_no_body_for_204)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected)
+    app.register_error_handler(Exception, unexpected)
 
 
-__all__ = ["OKTA_ERRORS", "error_response", "register"]
+__all__ = ["OKTA_ERRORS", "error_response", "register", "unexpected"]

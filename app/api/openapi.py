@@ -63,6 +63,17 @@ def _workos(description: str) -> dict[str, Any]:
     return {"description": description, "content": WORKOS_ERROR}
 
 
+def _unavailable(path: str) -> dict[str, Any]:
+    """A store the operation needs is unreachable (app.api.outages)."""
+    answer = (_workos if path.startswith(WORKOS_PREFIX) else _okta)(
+        "E0000010 (WorkOS: service_unavailable): Redis or the database is unreachable"
+    )
+    answer["headers"] = {
+        "Retry-After": {"description": "OUTAGE_RETRY_AFTER seconds", "schema": {"type": "integer"}}
+    }
+    return answer
+
+
 class ContractPlugin(BasePlugin):
     """Normalise every operation as it is added (see the module doc)."""
 
@@ -105,6 +116,8 @@ def _normalise(path: str, method: str, operation: dict[str, Any]) -> None:
     secured = operation.get("security") != []
     has_id = "{" in path
     has_body = method in BODY_METHODS
+    if not path.startswith(PUBLIC_PREFIXES):
+        responses.setdefault("503", _unavailable(path))
     if path.startswith(WORKOS_PREFIX):
         responses["default"] = _workos("Any other error, in WorkOS's shape (405, 500)")
         responses["422"] = _workos(

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask_limiter import HeaderNames, Limiter
 from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -51,8 +51,12 @@ def _not_limited() -> bool:
 
 
 def _retry_after_only_when_refused(response: Response) -> Response:
-    """flask-limiter sends Retry-After on every answer; Okta only on a 429."""
-    if response.status_code != 429:
+    """flask-limiter sends Retry-After on every answer; Okta only on a 429.
+    A 503 keeps the one its outage set (app.api.outages), not the window's."""
+    outage = g.get("outage_retry_after")
+    if response.status_code == 503 and outage is not None:
+        response.headers["Retry-After"] = outage
+    elif response.status_code != 429:
         response.headers.pop("Retry-After", None)
     return response
 

@@ -26,6 +26,8 @@ OKTA_ERRORS: dict[str, ErrorKind] = {
     "E0000006": ErrorKind(403, "You do not have permission to perform the requested action"),
     "E0000007": ErrorKind(404, "Not found: Resource not found: {detail}"),
     "E0000009": ErrorKind(500, "Internal Server Error"),
+    # Okta's one 503 ("Service is in read only mode"); here: a store is unreachable.
+    "E0000010": ErrorKind(503, "Service is temporarily unavailable"),
     "E0000011": ErrorKind(401, "Invalid token provided"),
     "E0000014": ErrorKind(403, "Update of credentials failed"),
     "E0000016": ErrorKind(403, "Activation failed because the user is already active"),

@@ -21,11 +21,19 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, connect_timeout: int = 3, statement_timeout: int = 10) -> Engine:
+    """``pool_pre_ping`` hands out no connection that died while pooled (a
+    restarted server heals without a restart here); on PostgreSQL nothing
+    waits for ever: ``connect_timeout`` and ``statement_timeout`` (seconds)."""
     url = normalise_url(url)
     kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    elif url.startswith("postgresql"):
+        kwargs["connect_args"] = {
+            "connect_timeout": connect_timeout,
+            "options": f"-c statement_timeout={statement_timeout * 1000}",
+        }
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_connect)
@@ -65,9 +73,11 @@ def flush_unique(session: Session) -> None:
 class Database:
     """Owns the engine; hands out sessions that commit or roll back as one."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, connect_timeout: int = 3, statement_timeout: int = 10) -> None:
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url)
+        self.engine = make_engine(
+            self.url, connect_timeout=connect_timeout, statement_timeout=statement_timeout
+        )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
