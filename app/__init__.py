@@ -80,6 +80,7 @@ def build_delivery(settings: Settings, outbox: Outbox) -> Delivery:
             username=settings.smtp_username,
             password=settings.smtp_password,
             starttls=settings.smtp_starttls,
+            timeout=settings.delivery_timeout,
         )
     if settings.twilio_configured:
         from app.delivery.twilio import TwilioMessages
@@ -90,6 +91,7 @@ def build_delivery(settings: Settings, outbox: Outbox) -> Delivery:
             from_number=settings.twilio_from_number,
             messaging_service_sid=settings.twilio_messaging_service_sid,
             api_base_url=settings.twilio_api_base_url,
+            timeout=settings.delivery_timeout,
         )
         routes["sms"] = routes["call"] = twilio
     return ChannelRouter(routes, outbox)

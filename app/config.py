@@ -154,6 +154,7 @@ class Settings:
     database_connect_timeout: int = 3  # seconds (PostgreSQL)
     database_statement_timeout: int = 10  # seconds a PostgreSQL statement may run
     outage_retry_after: int = 5  # seconds
+    delivery_timeout: float = 10.0  # seconds for Twilio's API and the SMTP relay
     # Strict-Transport-Security max-age, sent only when BASE_URL is https (0: never).
     hsts_max_age: int = 365 * 24 * 3600
 

@@ -181,16 +181,18 @@ class SmtpEmail:
         username: str = "",
         password: str = "",
         starttls: bool = False,
+        timeout: float = 10.0,
     ) -> None:
         self.host, self.port, self.sender = host, port, sender
         self.username, self.password, self.starttls = username, password, starttls
+        self.timeout = timeout
 
     def send(self, message: Message) -> None:
         email = EmailMessage()
         email["From"], email["To"], email["Subject"] = self.sender, message.to, message.subject
         email.set_content(message.body)
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
                     smtp.starttls()
                 if self.username:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from xml.sax.saxutils import escape
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from app.delivery import DeliveryError, Message
@@ -27,10 +28,14 @@ class TwilioMessages:
         from_number: str = "",
         messaging_service_sid: str = "",
         api_base_url: str = "",
+        timeout: float = 10.0,
     ) -> None:
         if not (from_number or messaging_service_sid):
             raise ValueError("Twilio needs TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
-        self.client = Client(account_sid, auth_token)
+        # A Twilio that does not answer must not hold the request (and a
+        # gunicorn worker) until the worker is killed: DELIVERY_TIMEOUT.
+        http = TwilioHttpClient(timeout=timeout)
+        self.client = Client(account_sid, auth_token, http_client=http)
         if api_base_url:
             self.client.api.base_url = api_base_url.rstrip("/")
         self.from_number = from_number

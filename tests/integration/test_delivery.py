@@ -7,6 +7,7 @@ import json
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -269,3 +270,31 @@ def test_smtp_down_is_an_error_and_no_factor(tmp_path: Path) -> None:
     assert r.status_code == 502
     assert r.get_json()["errorCode"] == "E0000009"
     assert api.get(f"/api/v1/users/{user['id']}/factors").get_json() == []
+
+
+def test_a_twilio_that_never_answers_times_out_and_leaves_no_trace(tmp_path: Path) -> None:
+    """DELIVERY_TIMEOUT bounds the wait: a 502, no factor, the throttle free."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections, never answers
+    try:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        _, api = _api(
+            tmp_path,
+            twilio_account_sid=SID,
+            twilio_auth_token="secret-token",
+            twilio_api_base_url=url,
+            twilio_from_number="+15005550006",
+            delivery_timeout=1.0,
+        )
+        user = _user(api)
+        started = time.monotonic()
+        r = api.post(
+            f"/api/v1/users/{user['id']}/factors",
+            json={"factorType": "sms", "profile": {"phoneNumber": PHONE}},
+        )
+        assert time.monotonic() - started < 5
+        assert r.status_code == 502 and r.get_json()["errorCode"] == "E0000009", r.get_json()
+        assert api.get(f"/api/v1/users/{user['id']}/factors").get_json() == []
+    finally:
+        silent.close()
