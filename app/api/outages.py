@@ -124,9 +124,9 @@ def register(app: Flask, ctx: Context) -> Outages:
         outages.probe()
         return response
 
-    for kind in REDIS_DOWN:
-        app.register_error_handler(kind, redis_down)
-    for kind in DATABASE_DOWN:
-        app.register_error_handler(kind, database_down)
+    for redis_error in REDIS_DOWN:
+        app.register_error_handler(redis_error, redis_down)
+    for database_error in DATABASE_DOWN:
+        app.register_error_handler(database_error, database_down)
     app.after_request(probe)
     return outages
