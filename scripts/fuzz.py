@@ -17,7 +17,7 @@ server on PostgreSQL + Redis, with fixtures so that operations reach their
    but schemathesis' own generation errors (``GENERATION_ERRORS``), and at
    least ``FUZZ_MIN_REQUESTS`` (10,000) requests.
 
-``FUZZ_EXAMPLES`` (per operation and phase; default 75) sets the depth,
+``FUZZ_EXAMPLES`` (per operation and phase; default 110) sets the depth,
 ``FUZZ_SEED`` the seed (default: fixed, for a repeatable CI run).
 """
 
@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PG_ADMIN_URL = os.environ.get("FUZZ_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("FUZZ_REDIS_URL", f"redis://127.0.0.1:6379/{1 + os.getpid() % 15}")
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "75"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "110"))
 SEED = os.environ.get("FUZZ_SEED", "20261202")
 MIN_REQUESTS = int(os.environ.get("FUZZ_MIN_REQUESTS", "10000"))
 PASSWORD = "Fuzz-Pass-Phrase-42"
