@@ -297,27 +297,15 @@ def served(access_log: Path) -> int:
 GENERATION_ERRORS = ("Schema Error", "Runtime Error", "Failed Health Check")
 
 
-def verdict(report_dir: Path) -> tuple[int, list[str]]:
-    """(unique failures, errors that are not generation errors) from
-    schemathesis' JSON report."""
+def verdict(report_dir: Path) -> tuple[int, list[str], list[str]]:
+    """(unique failures, errors that fail the run, schemathesis' own generation
+    errors) from its JSON report."""
     (path,) = sorted(report_dir.glob("*.json"))[-1:]
     report = json.loads(path.read_text())
-    errors = [
-        f"{error['title']} (x{error['count']})"
-        for error in report.get("errors", [])
-        if error["title"] not in GENERATION_ERRORS
-    ]
-    return int(report["test_cases"]["unique_failures"]), errors
-
-
-def _generation_errors(report_dir: Path) -> list[str]:
-    (path,) = sorted(report_dir.glob("*.json"))[-1:]
-    report = json.loads(path.read_text())
-    return [
-        f"{error['title']} (x{error['count']})"
-        for error in report.get("errors", [])
-        if error["title"] in GENERATION_ERRORS
-    ]
+    errors = [(e["title"], f"{e['title']} (x{e['count']})") for e in report.get("errors", [])]
+    failing = [text for title, text in errors if title not in GENERATION_ERRORS]
+    tolerated = [text for title, text in errors if title in GENERATION_ERRORS]
+    return int(report["test_cases"]["unique_failures"]), failing, tolerated
 
 
 def main() -> int:
@@ -371,8 +359,7 @@ def main() -> int:
             env=run_env,
         )
         requests = served(Path(env["FUZZ_ACCESS_LOG"])) - before
-        failures, errors = verdict(report)
-        tolerated = _generation_errors(report)
+        failures, errors, tolerated = verdict(report)
         print(
             f"fuzz: {requests} requests, {failures} unique failures, {len(errors)} errors, "
             f"schemathesis exit {done.returncode}, {time.monotonic() - started:.0f} s"

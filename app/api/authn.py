@@ -66,13 +66,11 @@ NO_USER = frozenset({Status.UNAUTHENTICATED, Status.LOCKED_OUT, Status.RECOVERY_
 
 # ---- request schemas (types only; the engine checks meaning) -------------------------------
 
-#: What the document says of a field the engine refuses when empty or only
-#: spaces ("The field cannot be left blank"); the engine does the refusing.
-NON_BLANK = schemas.NON_BLANK
-
 
 def _text(description: str | None = None, **kwargs: Any) -> fields.String:
-    metadata = {**NON_BLANK, **({"description": description} if description else {})}
+    """A string the engine refuses when empty or only spaces ("The field cannot
+    be left blank"): the document says so (``NON_BLANK``); the engine refuses."""
+    metadata = {**schemas.NON_BLANK, **({"description": description} if description else {})}
     return fields.String(metadata=metadata, **kwargs)
 
 

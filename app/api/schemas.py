@@ -147,7 +147,7 @@ class CreateUserQuery(Lenient):
 def cursor_field() -> fields.String:
     """A listing's ``after``: the cursor of a ``next`` link (the services'
     ``CURSOR``; empty: the first page)."""
-    return bounded_string(lengths.CURSOR, metadata={"pattern": "^([1-9][0-9]{0,8})?$"})
+    return bounded_string(lengths.CURSOR, metadata={"pattern": f"^({lengths.CURSOR_PATTERN})?$"})
 
 
 def expression_field(description: str) -> fields.String:

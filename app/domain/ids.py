@@ -11,6 +11,7 @@ import hmac
 import secrets
 import string
 from datetime import datetime
+from functools import cache
 
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -24,6 +25,7 @@ USER_TYPE = "oty"
 USER_SCHEMA = "osc"
 
 
+@cache
 def stable_id(prefix: str, secret: str, name: str, length: int = 20) -> str:
     """An id that is the same on every start of one deployment (derived from
     its ``secret`` and ``name``) and unguessable elsewhere: for objects that

@@ -27,7 +27,11 @@ TRUSTED_ORIGIN = 255
 WORKOS_FACTOR_LABEL = 255
 #: ``api_tokens.name`` and ``api_keys.name`` (given on the command line).
 CREDENTIAL_NAME = 255
-#: A listing's ``after``: ours are decimal sequence numbers; the rest is room to spare.
+#: A listing's ``after``: a bound checked before the cursor is parsed.
 CURSOR = 200
+#: The cursors the server issues: a row's sequence number, from 1, in decimal,
+#: up to nine digits (below PostgreSQL's 32-bit INTEGER, and a pattern the
+#: OpenAPI document states exactly). Anything else is ``after: Invalid cursor``.
+CURSOR_PATTERN = "[1-9][0-9]{0,8}"
 #: A listing's ``q``, ``filter`` and ``search``.
 LIST_EXPRESSION = 2048

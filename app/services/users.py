@@ -22,11 +22,7 @@ from app.store.db import DuplicateKey
 from app.store.query import UnsupportedFilter
 
 MAX_LIMIT = 200
-#: The cursors this server issues: a row's sequence number, from 1, in decimal.
-#: Up to nine digits, which stays below PostgreSQL's 32-bit INTEGER (a larger
-#: one bound against the column is an error), and is a pattern the OpenAPI
-#: document can state exactly (app.api.schemas.cursor_field).
-CURSOR = re.compile(r"[1-9][0-9]{0,8}")
+CURSOR = re.compile(lengths.CURSOR_PATTERN)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 EMAIL_ATTRIBUTES = ("email", "secondEmail")
 DUPLICATE = "An object with this field already exists in the current organization"

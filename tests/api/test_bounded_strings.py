@@ -18,20 +18,11 @@ from sqlalchemy import func, select
 from app.domain import filters, lengths
 from app.services import workos_mfa
 from app.store import models
+from tests.api.test_input_limits import _assert_too_long
 
 SCOPES = [{"type": "CORS"}]
 #: "İ" lower-cases to two characters: "i" and a combining dot.
 DOTTED_I = "\u0130"
-
-
-def _assert_too_long(r: Any, field: str, limit: int) -> None:
-    assert r.status_code == 400, r.get_json()
-    body = r.get_json()
-    assert body["errorCode"] == "E0000001"
-    assert body["errorSummary"] == f"Api validation failed: {field}"
-    assert body["errorCauses"] == [
-        {"errorSummary": f"{field}: The field cannot exceed {limit} characters."}
-    ]
 
 
 def _assert_e0000001(r: Any, cause: str) -> None:
