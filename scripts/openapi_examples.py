@@ -206,6 +206,7 @@ def into_group(r: Recorder, group_id: str, user_id: str, *, record: bool = False
 
 
 def health_and_docs(r: Recorder) -> None:
+    r.call("GET", "/healthz/live", auth="none")
     r.call("GET", "/healthz", auth="none")
     r.call("GET", "/docs/assets/{filename}", auth="none", filename="swagger-ui.css")
 

@@ -1,5 +1,12 @@
-"""``GET /healthz`` (200 when the database and Redis answer, 503 naming what
-failed) and the Swagger UI assets, served locally so ``/docs`` works offline."""
+"""Liveness and readiness, as orchestrators expect them, and the Swagger UI
+assets, served locally so ``/docs`` works offline.
+
+- ``GET /healthz/live``: the process serves requests. It touches no store,
+  so a Redis or PostgreSQL outage never makes an orchestrator restart
+  workers that are healthy and will heal on their own (app.api.outages).
+- ``GET /healthz``: ready to serve, i.e. the database and Redis answer;
+  503 naming what failed.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +23,18 @@ from app.store import migrations
 blp = Blueprint("health", __name__, description="Liveness and readiness")
 
 
+@blp.route("/healthz/live", methods=["GET"])
+@blp.response(200, schemas.LivenessSchema)
+def liveness() -> dict[str, str]:
+    """Liveness: 200 while the process can answer at all (no store is asked)."""
+    return {"status": "ok"}
+
+
 @blp.route("/healthz", methods=["GET"])
 @blp.response(200, schemas.HealthSchema)
 @blp.alt_response(503, schema=schemas.HealthSchema, description="A dependency failed")
 def healthz() -> tuple[dict[str, Any], int]:
+    """Readiness: 200 when the database (at the schema's head) and Redis answer."""
     stores = context().stores
     checks: dict[str, str] = {}
     try:

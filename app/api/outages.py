@@ -9,8 +9,10 @@ OUTAGE_RETRY_AFTER`` and a cause naming the store, or WorkOS's shape under
 transaction could not be read is refused, never allowed.
 
 An outage is logged once when it starts (the store and the error class) and
-once when a request finds the store answering again, not once per request
-with a traceback: those stay for real bugs (``app.api.errors``).
+once when a request finds the store answering again, with how long it lasted
+and how many requests it refused; not once per request with a traceback:
+those stay for real bugs (``app.api.errors``). ``/healthz/live`` never
+probes, so liveness does not wait on a store that is down.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import redis.exceptions
 import sqlalchemy.exc
-from flask import Flask, Response, g
+from flask import Flask, Response, g, request
 
 from app.api.errors import error_response, unexpected
 from app.domain.errors import ApiError
@@ -53,14 +56,17 @@ class Outages:
 
     def __init__(self, probes: dict[str, Callable[[], object]]) -> None:
         self._probes = probes
-        self._down: set[str] = set()
+        self._down: dict[str, _Outage] = {}
         self._lock = threading.Lock()
         self._last_probe = 0.0
 
     def failed(self, store: str, exc: BaseException) -> None:
         with self._lock:
-            first = store not in self._down
-            self._down.add(store)
+            outage = self._down.get(store)
+            first = outage is None
+            if outage is None:
+                outage = self._down[store] = _Outage(time.monotonic())
+            outage.refused += 1
         if first:
             log.warning("%s is unreachable (%s): answering 503", store, type(exc).__name__)
 
@@ -79,8 +85,20 @@ class Outages:
             except Exception:  # still down: it was logged when it went
                 continue
             with self._lock:
-                self._down.discard(store)
-            log.warning("%s answers again", store)
+                outage = self._down.pop(store, None)
+            if outage is not None:
+                log.warning(
+                    "%s answers again after %.1f s; %d requests were refused with 503",
+                    store,
+                    time.monotonic() - outage.since,
+                    outage.refused,
+                )
+
+
+@dataclass
+class _Outage:
+    since: float  # time.monotonic() of the first refusal
+    refused: int = 0  # requests answered 503 for this store, in this process
 
 
 def _unreachable(exc: Exception) -> bool:
@@ -93,6 +111,7 @@ def _unreachable(exc: Exception) -> bool:
     return True
 
 
+LIVENESS = "/healthz/live"
 REDIS = "Redis"
 DATABASE = "The database"
 
@@ -121,7 +140,8 @@ def register(app: Flask, ctx: Context) -> Outages:
         return unavailable(DATABASE, exc)
 
     def probe(response: Response) -> Response:
-        outages.probe()
+        if request.path != LIVENESS:
+            outages.probe()
         return response
 
     for redis_error in REDIS_DOWN:

@@ -280,6 +280,10 @@ class OktaErrorSchema(Schema):
     errorCauses = fields.List(fields.Nested(ErrorCauseSchema))
 
 
+class LivenessSchema(Schema):
+    status = fields.String(metadata={"example": "ok"})
+
+
 class HealthSchema(Schema):
     status = fields.String()
     checks = fields.Dict(keys=fields.String(), values=fields.String())

@@ -33,7 +33,12 @@ def authentication_failed() -> ApiError:
 
 
 def burn_hash(ctx: Context, password: str) -> None:
-    """Verify against a decoy hash so unknown users cost what known ones do."""
+    """Refuse an unknown, unusable or locked user at the cost of a known one:
+    one hash (on a decoy), and one Redis round trip, where a known user's
+    attempt takes its lockout slot. The round trip also keeps a Redis outage
+    from being an oracle: every user's attempt answers 503 alike, not a 401
+    for the unknown and a 503 for the known (app.api.outages)."""
+    ctx.stores.redis.ping()
     ctx.hasher.verify_decoy(password)
 
 
