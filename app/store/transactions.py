@@ -266,6 +266,10 @@ class SessionTokens:
         result: dict[str, Any] = json.loads(raw)
         return result
 
+    def revoke(self, token: str) -> None:
+        """Void ``token`` unused (a SUCCESS whose database half failed)."""
+        self.redis.delete(self._key(digest(token)))
+
 
 class RememberedDevices:
     """Devices on which a user chose "do not challenge me again" (``rememberDevice``)."""
@@ -283,6 +287,9 @@ class RememberedDevices:
 
     def is_remembered(self, user_id: str, device_token: str) -> bool:
         return bool(self.redis.exists(self._key(user_id, device_token)))
+
+    def forget(self, user_id: str, device_token: str) -> None:
+        self.redis.delete(self._key(user_id, device_token))
 
     def forget_user(self, user_id: str) -> None:
         for key in self.redis.scan_iter(match=f"device:{user_id}:*", count=500):

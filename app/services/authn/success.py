@@ -1,7 +1,12 @@
 """What SUCCESS does: a one-time ``sessionToken`` (and a remembered device),
 the lockout count cleared, the factors enrolled in the flow made active, and
 ``lastLogin``. An unlock ends at SUCCESS without a session: the user signs in
-afresh."""
+afresh.
+
+The Redis half (:func:`success`) and the database half
+(:func:`record_success`) are complete or absent together: the database's is
+written first and committed only after the Redis save won, and a commit
+that fails then voids the session Redis holds (:func:`undo_success`)."""
 
 from __future__ import annotations
 
@@ -9,10 +14,12 @@ from datetime import timedelta
 
 from app.domain.authn import Progress, RecoveryType, Status
 from app.domain.factors import FactorStatus
+from app.domain.users import UserStatus
 from app.services.authn.call import Call, okta_timestamp
-from app.services.authn.lockout import authentication_failed, unlock
+from app.services.authn.lockout import authentication_failed
 from app.services.authn.view import View
 from app.services.context import Context
+from app.store import UnitOfWork
 
 
 def success(ctx: Context, call: Call) -> View:
@@ -53,28 +60,43 @@ def success(ctx: Context, call: Call) -> View:
     )
 
 
-def after_success(ctx: Context, call: Call, view: View) -> View:
-    """What SUCCESS changes beyond Redis, once the transaction is won."""
+def record_success(ctx: Context, call: Call, uow: UnitOfWork) -> None:
+    """What SUCCESS changes in the database, in ``uow``, to be committed only
+    once the transaction is won in Redis (:func:`transaction.settle`): the
+    factors enrolled in the flow made active and ``lastLogin``; for an
+    unlock, the user unlocked (its lockout count is cleared with the save)."""
     tx, user = call.tx, call.user
     if tx.progress.recovery_type is RecoveryType.UNLOCK:  # the user signs in afresh
-        unlock(ctx, user.id)
-        return view
-    _activate_enrollments(ctx, user.id, tx.progress)
-    with ctx.stores.unit_of_work() as uow:
-        uow.users.touch_last_login(user.id, ctx.clock())
-    return view
+        fresh = uow.users.get(user.id)
+        if fresh is not None and fresh.status == UserStatus.LOCKED_OUT:
+            fresh.set_status(UserStatus.ACTIVE, ctx.clock())
+            uow.users.save(fresh)
+        call.also.append(ctx.stores.failed_attempts.staged_clear(user.id))
+        return
+    _activate_enrollments(ctx, uow, user.id, tx.progress)
+    uow.users.touch_last_login(user.id, ctx.clock())
 
 
-def _activate_enrollments(ctx: Context, user_id: str, progress: Progress) -> None:
+def undo_success(ctx: Context, call: Call, view: View) -> None:
+    """The transaction was won in Redis but the database could not commit:
+    void what Redis holds for the session (its sessionToken, which the client
+    never received, and a remembered device), so that nothing there stands
+    for a sign-in the database does not record. The lockout count stays
+    cleared: the user did prove every factor the policy asked for."""
+    if view.session_token is not None:
+        ctx.stores.session_tokens.revoke(view.session_token)
+    tx = call.tx
+    if tx.remember_device and tx.device_token:
+        ctx.stores.devices.forget(call.user.id, tx.device_token)
+
+
+def _activate_enrollments(ctx: Context, uow: UnitOfWork, user_id: str, progress: Progress) -> None:
     """At SUCCESS, the factors enrolled and proven in the transaction become
     active (unless an admin removed or replaced them meanwhile)."""
-    if not progress.enrolled_factor_ids:
-        return
     now = ctx.clock()
-    with ctx.stores.unit_of_work() as uow:
-        for factor_id in progress.enrolled_factor_ids:
-            factor = uow.factors.get(user_id, factor_id)
-            if factor is not None and factor.status is FactorStatus.PENDING_ACTIVATION:
-                factor.status = FactorStatus.ACTIVE
-                factor.last_updated = now
-                uow.factors.save(factor)
+    for factor_id in progress.enrolled_factor_ids:
+        factor = uow.factors.get(user_id, factor_id)
+        if factor is not None and factor.status is FactorStatus.PENDING_ACTIVATION:
+            factor.status = FactorStatus.ACTIVE
+            factor.last_updated = now
+            uow.factors.save(factor)

@@ -11,6 +11,7 @@ and the progress kept in the transaction.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from app.domain.users import User, UserStatus
 from app.services import factor_verification
 from app.services.authn.call import Call, Tx, in_flow, okta_timestamp
 from app.services.authn.lockout import admit, factor_failed, give_back, locked_out
-from app.services.authn.success import after_success, success
+from app.services.authn.success import record_success, success, undo_success
 from app.services.authn.view import Answered, View, build_view, recovery_type
 from app.services.context import Context
 from app.store import UnitOfWork
@@ -189,12 +190,7 @@ def settle(ctx: Context, call: Call) -> View:
     tx.status = authn.next_status(call.facts(ctx.clock()), tx.progress)
     store = ctx.stores.transactions
     if tx.status is Status.SUCCESS:
-        view = success(ctx, call)
-        if call.loaded is None:
-            store.flush(call.also)
-        else:
-            _commit(ctx, call, finish=True)
-        return after_success(ctx, call, view)
+        return _won(ctx, call, success(ctx, call))
     if call.loaded is None and tx.status is Status.LOCKED_OUT:  # nothing to continue
         store.flush(call.also)
         return locked_out(call.policy)
@@ -206,6 +202,36 @@ def settle(ctx: Context, call: Call) -> View:
         _commit(ctx, call, finish=False)
         token = call.loaded.token
     return build_view(ctx, call, state_token=token)
+
+
+def _won(ctx: Context, call: Call, view: View) -> View:
+    """End the transaction at SUCCESS in both stores, or in neither.
+
+    The database's changes (``lastLogin``, the factors enrolled in the flow)
+    are written and their rows locked first, then the transaction is finished
+    in Redis with its sessionToken and factor check, then the database
+    commits. A refused check or a lost lease rolls the database back; a
+    database that dies before its commit has the Redis half voided, and the
+    client, answered 503, never held the sessionToken."""
+    store = ctx.stores.transactions
+    won = False
+    try:
+        with ctx.stores.unit_of_work() as uow:
+            record_success(ctx, call, uow)
+            uow.session.flush()  # written and locked: only the commit is left
+            if call.loaded is None:
+                store.flush(call.also)
+            else:
+                _commit(ctx, call, finish=True)
+            won = True
+    except BaseException:
+        if won:
+            # Best effort: if Redis went too, the token dies with its TTL,
+            # never having reached the client.
+            with contextlib.suppress(Exception):
+                undo_success(ctx, call, view)
+        raise
+    return view
 
 
 def _commit(ctx: Context, call: Call, *, finish: bool) -> None:
