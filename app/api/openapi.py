@@ -64,9 +64,12 @@ def _workos(description: str) -> dict[str, Any]:
 
 
 def _unavailable(path: str) -> dict[str, Any]:
-    """A store the operation needs is unreachable (app.api.outages)."""
+    """A store the operation needs is unreachable (app.api.outages), or the
+    carrier of a code or e-mail it sends (app.domain.errors.CarrierUnreachable)."""
     answer = (_workos if path.startswith(WORKOS_PREFIX) else _okta)(
-        "E0000010 (WorkOS: service_unavailable): Redis or the database is unreachable"
+        "E0000010 (WorkOS: service_unavailable, or sms_delivery_failed for an SMS challenge):"
+        " Redis or the database is unreachable, or the SMS/voice carrier or e-mail relay a"
+        " code or link is sent through"
     )
     answer["headers"] = {
         "Retry-After": {"description": "OUTAGE_RETRY_AFTER seconds", "schema": {"type": "integer"}}

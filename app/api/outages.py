@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import redis.exceptions
 import sqlalchemy.exc
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 
 from app.api.errors import error_response, unexpected
 from app.domain.errors import ApiError
@@ -123,7 +123,6 @@ def register(app: Flask, ctx: Context) -> Outages:
 
     def unavailable(store: str, exc: BaseException) -> Response:
         outages.failed(store, exc)
-        g.outage_retry_after = retry_after  # the rate limiter's hook keeps it
         error = ApiError(
             "E0000010",
             causes=[f"{store} is unreachable: try again in {retry_after} seconds."],

@@ -9,7 +9,9 @@
 - ``ChannelRouter`` picks one of them per channel.
 
 A delivery that fails raises ``DeliveryError``; callers turn it into an API
-error and keep nothing half-done.
+error and keep nothing half-done: a carrier that answered with a refusal is a
+502, one that could not be reached or did not answer within
+``DELIVERY_TIMEOUT`` (``unreachable``) a 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -52,11 +54,22 @@ class Message:
 
 
 class DeliveryError(Exception):
-    """The message could not be handed to its carrier."""
+    """The message could not be handed to its carrier.
 
-    def __init__(self, message: str, *, invalid_recipient: bool = False) -> None:
+    ``invalid_recipient``: the carrier says the address or number cannot
+    receive (the caller's input is at fault). ``unreachable``: no answer at
+    all (refused, reset, timed out): the carrier may be back in a moment, so
+    the caller is told when to try again. Neither: the carrier answered with
+    an error of its own. The message is for the log, never for a response:
+    it carries the carrier's own words.
+    """
+
+    def __init__(
+        self, message: str, *, invalid_recipient: bool = False, unreachable: bool = False
+    ) -> None:
         super().__init__(message)
         self.invalid_recipient = invalid_recipient
+        self.unreachable = unreachable
 
 
 class Delivery(Protocol):
@@ -200,8 +213,13 @@ class SmtpEmail:
                 smtp.send_message(email)
         except smtplib.SMTPRecipientsRefused as exc:
             raise DeliveryError(str(exc), invalid_recipient=True) from exc
-        except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(f"SMTP delivery failed: {exc}") from exc
+        # (SMTPException is an OSError: the order of these matters.)
+        except smtplib.SMTPServerDisconnected as exc:  # hung up before taking the message
+            raise DeliveryError(f"SMTP relay unreachable: {exc!r}", unreachable=True) from exc
+        except smtplib.SMTPException as exc:  # it answered, and said no
+            raise DeliveryError(f"SMTP relay refused the message: {exc!r}") from exc
+        except OSError as exc:  # refused, reset, timed out
+            raise DeliveryError(f"SMTP relay unreachable: {exc!r}", unreachable=True) from exc
 
 
 class ChannelRouter:

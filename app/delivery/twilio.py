@@ -52,8 +52,13 @@ class TwilioMessages:
                 f"Twilio refused the {message.channel}: {exc.code} {exc.msg}",
                 invalid_recipient=exc.code in INVALID_RECIPIENT_CODES,
             ) from exc
-        except (TwilioException, OSError) as exc:
-            raise DeliveryError(f"Twilio could not be reached: {exc}") from exc
+        # requests' ConnectionError and Timeout (refused, DNS, DELIVERY_TIMEOUT) are OSErrors.
+        except OSError as exc:
+            raise DeliveryError(
+                f"Twilio could not be reached: {type(exc).__name__}", unreachable=True
+            ) from exc
+        except TwilioException as exc:  # an answer the SDK could not use
+            raise DeliveryError(f"Twilio failed the {message.channel}: {exc}") from exc
 
     def _sms(self, message: Message) -> None:
         if self.messaging_service_sid:

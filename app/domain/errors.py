@@ -101,3 +101,22 @@ class NotFound(ApiError):
 class InvalidToken(ApiError):
     def __init__(self) -> None:
         super().__init__("E0000011")
+
+
+#: What a 503 calls the carrier of each channel that did not answer.
+CARRIERS = {"sms": "SMS carrier", "call": "voice carrier", "email": "e-mail relay"}
+
+
+class CarrierUnreachable(ApiError):
+    """503 E0000010 with ``Retry-After``: Twilio or the SMTP relay could not be
+    reached or did not answer in time, so nothing was sent, and trying again
+    shortly may work. (A carrier that answered with an error is a 502.)"""
+
+    def __init__(self, channel: str, retry_after: int) -> None:
+        super().__init__(
+            "E0000010",
+            causes=[
+                f"The {CARRIERS[channel]} cannot be reached: try again in {retry_after} seconds."
+            ],
+            headers={"Retry-After": str(retry_after)},
+        )

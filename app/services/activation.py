@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 
 from app.delivery import DeliveryError, Message
-from app.domain.errors import ApiError
+from app.domain.errors import ApiError, CarrierUnreachable
 from app.domain.policy import PasswordSettings
 from app.domain.users import User
 from app.services import policies
@@ -34,16 +34,24 @@ def reset_password_url(ctx: Context, token: str) -> str:
 
 
 class EmailNotDelivered(ApiError):
-    """502 E0000009: the relay did not take an activation or reset e-mail.
+    """The relay did not take an activation or reset e-mail: 502 E0000009 when
+    it answered with an error, 503 E0000010 with ``Retry-After`` when it could
+    not be reached (as :class:`CarrierUnreachable`).
 
     Callers decide whether the e-mail was the point of the request (answer the
     error) or a courtesy (log it and carry on, as creating a user does).
     """
 
-    def __init__(self) -> None:
-        super().__init__(
-            "E0000009", summary="The e-mail could not be delivered. Try again later.", status=502
-        )
+    def __init__(self, unreachable: bool, retry_after: int) -> None:
+        if unreachable:
+            carrier = CarrierUnreachable("email", retry_after)
+            super().__init__(carrier.code, causes=carrier.causes, headers=carrier.headers)
+        else:
+            super().__init__(
+                "E0000009",
+                summary="The e-mail could not be delivered. Try again later.",
+                status=502,
+            )
 
 
 def _send(ctx: Context, user: User, message: Message) -> None:
@@ -59,7 +67,7 @@ def _send(ctx: Context, user: User, message: Message) -> None:
             message.to,
             exc,
         )
-        raise EmailNotDelivered() from exc
+        raise EmailNotDelivered(exc.unreachable, ctx.settings.outage_retry_after) from exc
 
 
 def _issue(

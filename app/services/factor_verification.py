@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from app.delivery import DeliveryError, Message
-from app.domain.errors import ApiError, NotFound, ValidationFailed
+from app.domain.errors import ApiError, CarrierUnreachable, NotFound, ValidationFailed
 from app.domain.factors import Factor, FactorStatus, Verification, sent_code, totp
 from app.domain.passwords import normalise_answer
 from app.domain.users import User, UserStatus
@@ -170,23 +170,28 @@ def send_code(ctx: Context, factor: Factor, token_lifetime: int | None = None) -
     if wait is not None:
         raise throttled(channel, wait)
     code = sent_code.new_code()
-    digest = sent_code.digest(ctx.settings.secret_key, factor.id, code)
-    codes.store_code(factor.id, digest, lifetime, now)
     try:
         ctx.delivery.send(_message(ctx, factor, code, lifetime))
     except DeliveryError as exc:
+        # One line, no traceback: an outage must not flood the log.
         log.warning("%s code delivery to %s failed: %s", channel, destination, exc)
-        codes.forget(factor.id)
         codes.release_throttle(channel, destination)
         if exc.invalid_recipient and channel == "email":
             raise ValidationFailed("email", ["email: The address cannot receive e-mail."]) from exc
         if exc.invalid_recipient:
             raise ApiError("E0000098") from exc
+        if exc.unreachable:
+            raise CarrierUnreachable(channel, ctx.settings.outage_retry_after) from exc
         raise ApiError(
             "E0000009",
             summary="The verification code could not be delivered. Try again later.",
             status=502,
         ) from exc
+    # Kept only once the carrier took it: a failed resend leaves the code
+    # delivered before working (the user may be typing it).
+    codes.store_code(
+        factor.id, sent_code.digest(ctx.settings.secret_key, factor.id, code), lifetime, now
+    )
 
 
 def throttled(channel: str, wait: int) -> ApiError:

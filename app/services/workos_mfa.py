@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,6 +34,8 @@ from app.services.context import Context
 from app.store.api_tokens import ApiToken
 
 KEY_PREFIX = "sk_"
+
+log = logging.getLogger("portcullis.workos")
 
 
 @dataclass(frozen=True)
@@ -180,11 +183,20 @@ def _send_sms(ctx: Context, factor: WorkosFactor, record: Challenge, template: s
         )
         ctx.delivery.send(message)
     except DeliveryError as exc:
+        log.warning("sms challenge delivery to %s failed: %s", phone, exc)
         codes.forget(record.id)
         codes.release_throttle("sms", phone)
         if exc.invalid_recipient:
             raise invalid(
                 "phone_number", "phone_number_invalid", "The phone number cannot receive SMS."
+            ) from exc
+        if exc.unreachable:
+            wait = ctx.settings.outage_retry_after
+            raise WorkosError(
+                503,
+                f"The SMS carrier cannot be reached. Retry in {wait} s.",
+                "sms_delivery_failed",
+                extra={"retry_after": wait},
             ) from exc
         raise WorkosError(
             502, "The SMS could not be delivered. Try again later.", "sms_delivery_failed"

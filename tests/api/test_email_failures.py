@@ -20,7 +20,7 @@ class BrokenRelay:
 
     def send(self, message: Message) -> None:
         self.attempts.append(message)
-        raise DeliveryError("relay refused the connection")
+        raise DeliveryError("relay rejected the message")
 
 
 @pytest.fixture

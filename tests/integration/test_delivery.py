@@ -30,8 +30,8 @@ PHONE = "+15052694259"
 class FakeTwilio(ThreadingHTTPServer):
     """Accepts what the SDK posts to Messages.json and Calls.json and records it."""
 
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _TwilioHandler)
+    def __init__(self, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _TwilioHandler)
         self.requests: list[dict[str, Any]] = []
         self.fail_with: tuple[int, int] | None = None  # (HTTP status, Twilio error code)
 
@@ -91,8 +91,11 @@ def twilio() -> Iterator[FakeTwilio]:
 class _Inbox:
     def __init__(self) -> None:
         self.messages: list[Any] = []
+        self.reject_with: str | None = None  # an SMTP reply refusing every message
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        if self.reject_with:
+            return self.reject_with
         self.messages.append(message_from_bytes(envelope.content))
         return "250 Message accepted for delivery"
 
@@ -267,13 +270,13 @@ def test_smtp_down_is_an_error_and_no_factor(tmp_path: Path) -> None:
     _, api = _api(tmp_path, smtp_host="127.0.0.1", smtp_port=_free_port())
     user = _user(api)
     r = api.post(f"/api/v1/users/{user['id']}/factors", json={"factorType": "email"})
-    assert r.status_code == 502
-    assert r.get_json()["errorCode"] == "E0000009"
+    assert r.status_code == 503 and r.headers["Retry-After"] == "5"
+    assert r.get_json()["errorCode"] == "E0000010"
     assert api.get(f"/api/v1/users/{user['id']}/factors").get_json() == []
 
 
 def test_a_twilio_that_never_answers_times_out_and_leaves_no_trace(tmp_path: Path) -> None:
-    """DELIVERY_TIMEOUT bounds the wait: a 502, no factor, the throttle free."""
+    """DELIVERY_TIMEOUT bounds the wait: a 503, no factor, the throttle free."""
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)  # accepts connections, never answers
@@ -294,7 +297,7 @@ def test_a_twilio_that_never_answers_times_out_and_leaves_no_trace(tmp_path: Pat
             json={"factorType": "sms", "profile": {"phoneNumber": PHONE}},
         )
         assert time.monotonic() - started < 5
-        assert r.status_code == 502 and r.get_json()["errorCode"] == "E0000009", r.get_json()
+        assert r.status_code == 503 and r.get_json()["errorCode"] == "E0000010", r.get_json()
         assert api.get(f"/api/v1/users/{user['id']}/factors").get_json() == []
     finally:
         silent.close()
