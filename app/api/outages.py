@@ -11,8 +11,8 @@ transaction could not be read is refused, never allowed.
 An outage is logged once when it starts (the store and the error class) and
 once when a request finds the store answering again, with how long it lasted
 and how many requests it refused; not once per request with a traceback:
-those stay for real bugs (``app.api.errors``). ``/healthz/live`` never
-probes, so liveness does not wait on a store that is down.
+those stay for real bugs (``app.api.errors``). The pings that notice the
+recovery run in the background, and ``/healthz/live`` starts none.
 """
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ DATABASE_DOWN = (
 
 class Outages:
     """Which stores are down, as this process has seen them. While one is, a
-    request ends with a cheap ping of it (at most one a second), so the
-    recovery is logged once, when it happens."""
+    request's end starts a ping of it (at most one a second, in a thread of
+    its own, so that no request waits on a store that does not answer), and
+    the recovery is logged once, when it happens."""
 
     PROBE_EVERY = 1.0  # seconds
 
@@ -59,6 +60,7 @@ class Outages:
         self._down: dict[str, _Outage] = {}
         self._lock = threading.Lock()
         self._last_probe = 0.0
+        self._probing = False
 
     def failed(self, store: str, exc: BaseException) -> None:
         with self._lock:
@@ -67,17 +69,33 @@ class Outages:
             if outage is None:
                 outage = self._down[store] = _Outage(time.monotonic())
             outage.refused += 1
+            if first:  # the failure was the first probe
+                self._last_probe = time.monotonic()
         if first:
             log.warning("%s is unreachable (%s): answering 503", store, type(exc).__name__)
 
-    def probe(self) -> None:
+    def probe_soon(self) -> None:
+        """Ping the stores that are down, in the background, if one is due."""
         if not self._down:
             return
         now = time.monotonic()
         with self._lock:
-            if now - self._last_probe < self.PROBE_EVERY:
+            if self._probing or now - self._last_probe < self.PROBE_EVERY:
                 return
             self._last_probe = now
+            self._probing = True
+        threading.Thread(target=self.probe, name="outage-probe", daemon=True).start()
+
+    def probe(self) -> None:
+        """Ping each store that is down; log the ones that answer again."""
+        try:
+            self._probe()
+        finally:
+            with self._lock:
+                self._probing = False
+
+    def _probe(self) -> None:
+        with self._lock:
             down = sorted(self._down)
         for store in down:
             try:
@@ -140,7 +158,7 @@ def register(app: Flask, ctx: Context) -> Outages:
 
     def probe(response: Response) -> Response:
         if request.path != LIVENESS:
-            outages.probe()
+            outages.probe_soon()
         return response
 
     for redis_error in REDIS_DOWN:

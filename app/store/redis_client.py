@@ -18,6 +18,11 @@ from redis.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConn
 
 _FAKE_SERVERS: dict[str, fakeredis.FakeServer] = {}
 
+#: One retry after a short pause, not redis-py's default of several: enough to
+#: replace a pooled connection that died (a restart, a failover), and a
+#: request on a Redis that does not answer waits about twice the timeout.
+ONE_RETRY = Retry(ExponentialBackoff(cap=0.5, base=0.1), 1)
+
 SENTINEL_SCHEME = "redis+sentinel"
 SENTINEL_PORT = 26379
 #: The only query parameter a Sentinel URL takes (the password of the sentinels
@@ -141,13 +146,17 @@ def connect(url: str, timeout: float = 2.0) -> redis.Redis:
     if url.startswith("rediss+sentinel:"):
         raise ValueError("REDIS_URL: TLS through Sentinel (rediss+sentinel://) is not supported")
     # Nothing waits for ever (``timeout`` seconds to connect, and for each
-    # reply); a connection that died is replaced on the next use.
+    # reply); a connection that died is replaced on the next use, by the one
+    # retry: redis-py's default of several would hold a request on a silent
+    # Redis for many times ``timeout`` before its 503. No health-check PING
+    # before a command: the retry replaces a dead connection anyway, and the
+    # PING, with retries of its own, doubled the wait on a silent Redis.
     return redis.Redis.from_url(
         url,
         decode_responses=True,
-        health_check_interval=30,
         socket_connect_timeout=timeout,
         socket_timeout=timeout,
+        retry=ONE_RETRY,
     )
 
 
@@ -244,10 +253,9 @@ def _sentinel_primary(parsed: SentinelUrl, timeout: float) -> redis.Redis:
         username=parsed.username,
         password=parsed.password,
         decode_responses=True,
-        health_check_interval=30,
         socket_connect_timeout=timeout,
         socket_timeout=timeout,
-        # One retry, not redis-py's default of several: a request waits at most
-        # about twice ``timeout`` (per sentinel asked) before its 503.
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.1), 1),
+        # A request waits at most about twice ``timeout`` (per sentinel asked)
+        # before its 503.
+        retry=ONE_RETRY,
     )
