@@ -1481,6 +1481,33 @@ pm.test('DEPROVISIONED', () => pm.expect(pm.response.json().status).to.eql('DEPR
 )
 
 
+HEALTH = folder(
+    "Health",
+    [
+        request(
+            "Liveness (no store asked)",
+            "GET",
+            "/healthz/live",
+            expect_status(200)
+            + "pm.test('ok', () => pm.expect(pm.response.json()).to.eql({status: 'ok'}));\n",
+            auth=False,
+        ),
+        request(
+            "Readiness (the database and Redis answer)",
+            "GET",
+            "/healthz",
+            expect_status(200)
+            + "pm.test('both stores answer', () => {\n"
+            "  const body = pm.response.json();\n"
+            "  pm.expect(body.status).to.eql('ok');\n"
+            "  pm.expect(body.checks).to.eql({database: 'ok', redis: 'ok'});\n"
+            "});\n",
+            auth=False,
+        ),
+    ],
+)
+
+
 def collection() -> dict[str, Any]:
     return {
         "info": {
@@ -1495,6 +1522,7 @@ def collection() -> dict[str, Any]:
         ],
         "variable": [{"key": "runId", "value": ""}],
         "item": [
+            HEALTH,
             USERS,
             GROUPS,
             FACTORS,

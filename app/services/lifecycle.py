@@ -71,12 +71,19 @@ def deactivate_in(ctx: Context, uow: UnitOfWork, user: User) -> None:
     uow.users.save(user)
 
 
+def end_access(ctx: Context, uow: UnitOfWork, user_id: str, *, links: bool = True) -> None:
+    """End the user's sessions (and, with ``links``, its activation and
+    recovery links) before ``uow`` commits: :func:`sessions.end_all_before_commit`."""
+    if links:
+        activation.forget_tokens(ctx, user_id)
+    sessions.end_all_before_commit(ctx, uow, user_id)
+
+
 def deactivate(ctx: Context, id_or_login: str) -> dict[str, Any]:
     with ctx.stores.unit_of_work() as uow:
         user = find_user(uow, id_or_login)
         deactivate_in(ctx, uow, user)
-    activation.forget_tokens(ctx, user.id)
-    sessions.end_all_for_user(ctx, user.id)
+        end_access(ctx, uow, user.id)
     return {}
 
 
@@ -89,22 +96,24 @@ def delete(ctx: Context, id_or_login: str) -> None:
         else:
             uow.groups.remove_user_everywhere(user.id, ctx.clock())
             uow.users.delete(user.id)
-    activation.forget_tokens(ctx, user.id)
-    sessions.end_all_for_user(ctx, user.id)
+        end_access(ctx, uow, user.id)
 
 
-def _transition(ctx: Context, id_or_login: str, operation: str, to: UserStatus) -> User:
+def _transition(
+    ctx: Context, id_or_login: str, operation: str, to: UserStatus, *, end_sessions: bool = False
+) -> User:
     with ctx.stores.unit_of_work() as uow:
         user = find_user(uow, id_or_login)
         _check(user, operation)
         user.set_status(to, ctx.clock())
         uow.users.save(user)
+        if end_sessions:
+            end_access(ctx, uow, user.id, links=False)
         return user
 
 
 def suspend(ctx: Context, id_or_login: str) -> dict[str, Any]:
-    user = _transition(ctx, id_or_login, "suspend", S.SUSPENDED)
-    sessions.end_all_for_user(ctx, user.id)
+    _transition(ctx, id_or_login, "suspend", S.SUSPENDED, end_sessions=True)
     return {}
 
 
@@ -157,8 +166,8 @@ def reset_password(ctx: Context, id_or_login: str, *, send_email: bool) -> dict[
         # Before the save: an e-mail the relay refuses leaves the user as it was.
         token = activation.issue_recovery(ctx, user, send_email=send_email, uow=uow)
         uow.users.save(user)
-    ctx.stores.one_time_tokens.revoke_for_user(activation.ACTIVATION, user.id)
-    sessions.end_all_for_user(ctx, user.id)
+        ctx.stores.one_time_tokens.revoke_for_user(activation.ACTIVATION, user.id)
+        end_access(ctx, uow, user.id, links=False)  # the recovery link just sent stays
     return {} if send_email else {"resetPasswordUrl": activation.reset_password_url(ctx, token)}
 
 
@@ -168,7 +177,7 @@ def reset_factors(ctx: Context, id_or_login: str) -> dict[str, Any]:
         user = find_user(uow, id_or_login)
         _check(user, "reset_factors")
         factors.reset_all(ctx, uow, user)
-    sessions.end_all_for_user(ctx, user.id)
+        end_access(ctx, uow, user.id, links=False)
     return {}
 
 
@@ -186,8 +195,7 @@ def change_password(
         if user.status == S.PASSWORD_EXPIRED:
             user.set_status(S.ACTIVE, ctx.clock())
         uow.users.save(user)
-    activation.forget_tokens(ctx, user.id)
-    sessions.end_all_for_user(ctx, user.id)
+        end_access(ctx, uow, user.id)
     return credentials.credentials_view(user)
 
 
@@ -228,8 +236,7 @@ def forgot_password_with_answer(
         credentials.set_password(ctx, uow, user, new_password)
         user.set_status(S.ACTIVE, ctx.clock())
         uow.users.save(user)
-    activation.forget_tokens(ctx, user.id)
-    sessions.end_all_for_user(ctx, user.id)
+        end_access(ctx, uow, user.id)
     return credentials.credentials_view(user)
 
 

@@ -19,6 +19,7 @@ from app.domain.clock import okta_timestamp, parse_timestamp
 from app.domain.errors import ApiError, NotFound
 from app.domain.users import UserStatus
 from app.services.context import Context
+from app.store import UnitOfWork
 
 log = logging.getLogger("portcullis.sessions")
 #: Used when a grant carries no idle timeout (the sign-on policy's default).
@@ -143,3 +144,17 @@ def end_all_for_user(ctx: Context, user_id: str) -> int:
     if ended:
         log.info("ended %d session(s) of user %s", ended, user_id)
     return ended
+
+
+def end_all_before_commit(ctx: Context, uow: UnitOfWork, user_id: str) -> None:
+    """End every session of the user as the last step of ``uow``, which holds
+    a change that must end them (a suspension, a new password, factors reset).
+
+    The change is written first (its row locked), then the sessions end in
+    Redis, then ``uow`` commits. If Redis cannot end them, nothing commits
+    (503, and a retry does it all); if the commit fails after, the sessions
+    are ended and the user unchanged, which errs on the safe side. The other
+    order left a user suspended, answered 503, with its sessions alive once
+    Redis was back, and the retry refused as "already suspended"."""
+    uow.session.flush()
+    end_all_for_user(ctx, user_id)

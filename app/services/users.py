@@ -244,8 +244,8 @@ def update_user(ctx: Context, id_or_login: str, body: dict[str, Any], *, replace
             uow.users.save(user)
         except DuplicateKey as exc:
             raise ValidationFailed("login", [f"login: {DUPLICATE}"]) from exc
-    if (body.get("credentials") or {}).get("password"):
-        sessions.end_all_for_user(ctx, user.id)  # a new password ends every session
+        if (body.get("credentials") or {}).get("password"):  # a new password ends every session
+            sessions.end_all_before_commit(ctx, uow, user.id)
     return user
 
 

@@ -363,3 +363,74 @@ def test_a_redis_that_never_answers_is_a_503_not_a_hang(tmp_path: Path) -> None:
         assert waited < 5, waited
     finally:
         listener.close()
+
+
+def test_the_admin_apis_that_need_only_the_database_go_on_while_redis_is_down(
+    tmp_path: Path, private_redis: PrivateRedis
+) -> None:
+    """Reads and writes of users, groups, policies, factors and trusted origins
+    keep answering; what needs Redis (a session, an activation e-mail's
+    token) answers 503 and changes nothing."""
+    app = _app(tmp_path, redis_url=private_redis.url)
+    ctx = app.extensions["portcullis"]
+    migrations.upgrade(ctx.stores.database)
+    _, token = api_tokens.create_token(ctx, "outage")
+    api = OktaClient(app.test_client(), token)
+    body = {"profile": profile(), "credentials": {"password": {"value": PASSWORD}}}
+    user = api.post("/api/v1/users", json=body).get_json()
+    group = api.post("/api/v1/groups", json={"profile": {"name": "Staff"}}).get_json()
+
+    private_redis.stop()
+    uid, gid = user["id"], group["id"]
+    answered = {
+        "list users": api.get("/api/v1/users?limit=5"),
+        "search users": api.get('/api/v1/users?search=profile.lastName eq "Brock"'),
+        "get user": api.get(f"/api/v1/users/{uid}"),
+        "update profile": api.post(
+            f"/api/v1/users/{uid}", json={"profile": {"nickName": "while Redis was down"}}
+        ),
+        "create user": api.post(
+            "/api/v1/users?activate=false",
+            json={"profile": profile("staged@example.com")},
+        ),
+        "list groups": api.get("/api/v1/groups"),
+        "add to group": api.put(f"/api/v1/groups/{gid}/users/{uid}"),
+        "group members": api.get(f"/api/v1/groups/{gid}/users"),
+        "user's groups": api.get(f"/api/v1/users/{uid}/groups"),
+        "list policies": api.get("/api/v1/policies?type=OKTA_SIGN_ON"),
+        "enroll a question": api.post(
+            f"/api/v1/users/{uid}/factors",
+            json={
+                "factorType": "question",
+                "provider": "OKTA",
+                "profile": {"question": "favorite_art_piece", "answer": "Les Demoiselles"},
+            },
+        ),
+        "list factors": api.get(f"/api/v1/users/{uid}/factors"),
+        "list trusted origins": api.get("/api/v1/trustedOrigins"),
+    }
+    failed = {
+        name: (r.status_code, r.get_json()) for name, r in answered.items() if r.status_code >= 300
+    }
+    assert not failed, failed
+    assert api.get(f"/api/v1/users/{uid}").get_json()["profile"]["nickName"] == (
+        "while Redis was down"
+    )
+    # A change that must end the user's sessions needs Redis: refused whole,
+    # the user unchanged, so that the retry does it all.
+    r = api.post(f"/api/v1/users/{uid}/lifecycle/suspend")
+    assert r.status_code == 503 and r.headers["Retry-After"] == "7", r.get_json()
+    assert api.get(f"/api/v1/users/{uid}").get_json()["status"] == "ACTIVE"
+    new_password = {"credentials": {"password": {"value": "An0ther-Passw0rd!"}}}
+    r = api.post(f"/api/v1/users/{uid}", json=new_password)
+    assert r.status_code == 503, r.get_json()
+
+    private_redis.start()
+    anonymous = OktaClient(app.test_client(), None)
+    sign_in = {"username": user["profile"]["login"], "password": PASSWORD}
+    r = anonymous.post("/api/v1/authn", json=sign_in)  # the old password still works
+    assert r.get_json()["status"] == "SUCCESS", r.get_json()
+    session = api.post("/api/v1/sessions", json={"sessionToken": r.get_json()["sessionToken"]})
+    assert session.status_code == 200
+    assert api.post(f"/api/v1/users/{uid}/lifecycle/suspend").status_code == 200
+    assert api.get(f"/api/v1/sessions/{session.get_json()['id']}").status_code == 404

@@ -49,8 +49,8 @@ def change_password(ctx: Context, state_token: Any, body: dict[str, Any]) -> Vie
             if user.status == UserStatus.PASSWORD_EXPIRED:
                 user.set_status(UserStatus.ACTIVE, ctx.clock())
             uow.users.save(user)
-        activation.forget_tokens(ctx, user.id)
-        sessions.end_all_for_user(ctx, user.id)
+            activation.forget_tokens(ctx, user.id)
+            sessions.end_all_before_commit(ctx, uow, user.id)
         call.user = user
         call.tx.password_verified_at = okta_timestamp(ctx.clock())
 
@@ -69,9 +69,9 @@ def reset_password(ctx: Context, state_token: Any, body: dict[str, Any]) -> View
                 user.activated = ctx.clock()
             user.set_status(UserStatus.ACTIVE, ctx.clock())
             uow.users.save(user)
-        ctx.stores.failed_attempts.clear(user.id)
-        activation.forget_tokens(ctx, user.id)
-        sessions.end_all_for_user(ctx, user.id)
+            ctx.stores.failed_attempts.clear(user.id)
+            activation.forget_tokens(ctx, user.id)
+            sessions.end_all_before_commit(ctx, uow, user.id)
         call.user = user
         call.tx.progress.password_reset = True
         call.tx.password_verified_at = okta_timestamp(ctx.clock())
