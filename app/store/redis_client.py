@@ -245,7 +245,7 @@ def _sentinel_primary(parsed: SentinelUrl, timeout: float) -> redis.Redis:
             "retry": Retry(NoBackoff(), 0),
         },
     )
-    return sentinels.master_for(
+    primary: redis.Redis = sentinels.master_for(
         parsed.service,
         connection_pool_class=_FollowingPool,
         connection_class=_FollowingConnection,
@@ -259,3 +259,4 @@ def _sentinel_primary(parsed: SentinelUrl, timeout: float) -> redis.Redis:
         # before its 503.
         retry=ONE_RETRY,
     )
+    return primary
