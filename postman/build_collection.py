@@ -1496,8 +1496,7 @@ HEALTH = folder(
             "Readiness (the database and Redis answer)",
             "GET",
             "/healthz",
-            expect_status(200)
-            + "pm.test('both stores answer', () => {\n"
+            expect_status(200) + "pm.test('both stores answer', () => {\n"
             "  const body = pm.response.json();\n"
             "  pm.expect(body.status).to.eql('ok');\n"
             "  pm.expect(body.checks).to.eql({database: 'ok', redis: 'ok'});\n"
