@@ -261,14 +261,16 @@ def _under_load(
         stop_store()
         time.sleep(DOWN_SECONDS)
         start_store()
-        healed = _time_to_heal(anonymous, ledgers[0])
+        first_after = _sign_in(anonymous, ledgers[0])
         time.sleep(1.5)  # load again after the recovery
     finally:
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
     assert all(not t.is_alive() for t in threads), "a client hung"
-    assert healed < 10, f"took {healed:.1f} s to answer again after the restart"
+    # Healed with no restart and no stale connection: the first request after
+    # the store is back goes through.
+    assert first_after == 200, first_after
 
     unexpected = [line for ledger in ledgers for line in ledger.unexpected]
     assert not unexpected, unexpected[:5]
@@ -284,17 +286,12 @@ def _under_load(
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
 
 
-def _time_to_heal(anonymous: OktaClient, ledger: Ledger) -> float:
-    """Seconds from the store's restart to a sign-in (both stores) answering."""
-    started = time.monotonic()
-    body = {"username": ledger.login, "password": PASSWORD}
-    while time.monotonic() - started < 30:
-        r = anonymous.post("/api/v1/authn", json=body)
-        if r.status_code == 200:
-            ledger.session_tokens.append(r.get_json()["sessionToken"])
-            return time.monotonic() - started
-        time.sleep(0.05)
-    return float("inf")
+def _sign_in(anonymous: OktaClient, ledger: Ledger) -> int:
+    """One sign-in (both stores); its sessionToken joins the client's."""
+    r = anonymous.post("/api/v1/authn", json={"username": ledger.login, "password": PASSWORD})
+    if r.status_code == 200:
+        ledger.session_tokens.append(r.get_json()["sessionToken"])
+    return int(r.status_code)
 
 
 def _nothing_lost_nothing_half_written(
