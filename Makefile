@@ -11,7 +11,7 @@ THREADS ?= 8
 FLASK := $(BIN)/flask --app wsgi
 export HOST PORT
 
-.PHONY: run install services test test-unit test-api test-integration test-property verify-deep fuzz postman lint format bench docs openapi-examples clean
+.PHONY: run install services test test-unit test-api test-integration test-property verify-deep fuzz postman lint format bench soak docs openapi-examples clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -93,6 +93,17 @@ format: install
 bench: install
 	bash scripts/ensure_services.sh --bench
 	$(BIN)/python benchmarks/run.py
+
+$(VENV)/.soak-installed: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev,soak]'
+	touch $@
+
+## Mixed traffic for SOAK_MINUTES (30) at SOAK_RATE requests/s (40) on PostgreSQL and
+## a private Redis: worker RSS, Redis memory and keys, database connections and
+## latency every minute (docs/img/soak.png, docs/benchmarks.md). Not part of make test.
+soak: install $(VENV)/.soak-installed
+	bash scripts/ensure_services.sh
+	$(BIN)/python benchmarks/soak.py
 
 ## The authn state diagram (needs Graphviz's `dot`) and the generated examples.
 docs: install

@@ -50,6 +50,7 @@ def create_app(
         ),
         redis_client,
         SecretBox(settings.encryption_key),
+        challenge_retention=settings.workos_challenge_retention,
     )
     if delivery is None:
         outbox = Outbox(redis_client, settings.instance_path / OUTBOX_FILE, clock=clock)

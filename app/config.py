@@ -121,6 +121,9 @@ class Settings:
     otp_lifetime: int = 300
     otp_resend_after: int = 30
     otp_max_attempts: int = 5
+    # How long a WorkOS-style challenge is kept after it was made (it answers
+    # "expired" or "already verified" until then, 404 after).
+    workos_challenge_retention: int = 24 * 3600
     sms_template: str = "Your {org} verification code is {code}"
     email_subject: str = "Your {org} verification code"
     email_template: str = "Your {org} verification code is {code}. It expires in {minutes} minutes."
@@ -193,6 +196,7 @@ class Settings:
             "relay_state_max_length",
             "password_max_length",
             "request_json_max_depth",
+            "workos_challenge_retention",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.upper()} must be at least 1, got {getattr(self, name)}")

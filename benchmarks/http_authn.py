@@ -21,13 +21,11 @@ Without wrk, PostgreSQL or Redis the section says why it was skipped.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import math
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,189 +33,30 @@ import tempfile
 import threading
 import time
 import traceback
-import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-BIN = Path(sys.executable).parent
-LUA = HERE / "authn.lua"
-GUNICORN_CONF = HERE / "gunicorn_bench.py"
+import server  # benchmarks/, this script's folder, is on sys.path
 
-PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/portcullis_bench")
-DATABASE = "portcullis_bench_authn"
-REDIS_URL = os.environ.get("BENCH_AUTHN_REDIS_URL", "redis://127.0.0.1:6379/14")
+TARGET = server.Target(
+    "portcullis_bench_authn",
+    os.environ.get("BENCH_AUTHN_REDIS_URL", "redis://127.0.0.1:6379/14"),
+)
+LUA = Path(__file__).resolve().parent / "authn.lua"
 WORKERS, THREADS = 2, 4
 #: wrk run lengths, seconds: primary authentication (each of two runs), MFA verify.
 PRIMARY_SECONDS = int(os.environ.get("BENCH_PRIMARY_SECONDS", "10"))
 VERIFY_SECONDS = int(os.environ.get("BENCH_VERIFY_SECONDS", "4"))
 #: At most this many users with a TOTP factor are prepared for the verify runs.
-#: On, as in production, but never reached by the load generator.
-RATE_LIMIT = "100000000 per minute"
 MAX_MFA_USERS = int(os.environ.get("BENCH_MFA_USERS", "2000"))
-PASSWORD = "Bench-Passw0rd"
-TOTP_STEP = 30
-CHEAP_ARGON2 = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8192", "ARGON2_PARALLELISM": "1"}
-
-
-_STARTED = time.monotonic()
-
-
-def _say(text: str) -> None:
-    print(f"  [{time.monotonic() - _STARTED:5.0f} s] {text}", file=sys.stderr)
 
 
 class Skipped(Exception):
     """The HTTP benchmark cannot run here (the message says why)."""
-
-
-# ---- the server -------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _database_url() -> str:
-    return PG_URL.rsplit("/", 1)[0] + "/" + DATABASE
-
-
-class Api:
-    """A running server: admin calls, counters, and its URL for wrk."""
-
-    def __init__(self, port: int, token: str, counters: Path) -> None:
-        self.port = port
-        self.base_url = f"http://127.0.0.1:{port}"
-        self.token = token
-        self.counters = counters
-
-    def call(
-        self, method: str, path: str, body: Any = None, *, admin: bool = True
-    ) -> tuple[int, Any]:
-        headers = {"Accept": "application/json", "Content-Type": "application/json"}
-        if admin:
-            headers["Authorization"] = f"SSWS {self.token}"
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            payload = None if body is None else json.dumps(body)
-            conn.request(method, path, body=payload, headers=headers)
-            response = conn.getresponse()
-            data = response.read()
-        finally:
-            conn.close()
-        return response.status, json.loads(data) if data else None
-
-    def ok(self, method: str, path: str, body: Any = None, *, admin: bool = True) -> Any:
-        status, data = self.call(method, path, body, admin=admin)
-        if status != 200:
-            raise RuntimeError(f"{method} {path} answered {status}: {data}")
-        return data
-
-    def counts(self) -> tuple[int, int, int]:
-        """(requests begun, Redis round trips, the rate limiter's) in all workers,
-        once they stop changing."""
-        from gunicorn_bench import read_counts
-
-        last = read_counts(str(self.counters))
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            time.sleep(0.3)
-            now = read_counts(str(self.counters))
-            if now == last:
-                return now
-            last = now
-        return last
-
-
-def _environment(instance: Path, port: int, extra: dict[str, str]) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "PORTCULLIS_INSTANCE": str(instance),
-        "RATE_LIMIT_AUTHN": RATE_LIMIT,
-        "DATABASE_URL": _database_url(),
-        "REDIS_URL": REDIS_URL,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "BASE_URL": f"http://127.0.0.1:{port}",
-        **extra,
-    }
-    for name in ("ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "ARGON2_PARALLELISM"):
-        if name not in extra:
-            env.pop(name, None)  # the default cost unless asked otherwise
-    return env
-
-
-def _prepare(instance: Path) -> None:
-    """A fresh database and Redis database, migrated, with an admin token."""
-    import psycopg
-    import redis
-
-    admin = PG_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    redis.Redis.from_url(REDIS_URL, socket_connect_timeout=5).flushdb()
-    env = _environment(instance, 0, {})
-    flask = [str(BIN / "flask"), "--app", "wsgi"]
-    for command in (["db", "upgrade"], ["bootstrap"]):
-        subprocess.run([*flask, *command], env=env, cwd=ROOT, check=True, capture_output=True)
-
-
-@contextlib.contextmanager
-def _serve(instance: Path, extra: dict[str, str]) -> Iterator[Api]:
-    port = _free_port()
-    counters = Path(tempfile.mkdtemp(prefix="counters-", dir=instance))
-    env = {**_environment(instance, port, extra), "BENCH_COUNTER_DIR": str(counters)}
-    log = (instance / f"server-{port}.log").open("w")
-    server = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "--config",
-            str(GUNICORN_CONF),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(WORKERS),
-            "--threads",
-            str(THREADS),
-            "wsgi:app",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn did not start; see {log.name}") from None
-                time.sleep(0.2)
-        token = (instance / "admin-token").read_text().strip()
-        _say(f"gunicorn serving on port {port}")
-        yield Api(port, token, counters)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
-        _say("gunicorn stopped")
 
 
 # ---- one wrk run ----------------------------------------------------------------------------
@@ -305,7 +144,7 @@ def _commandstats(client: Any) -> dict[str, int]:
     }
 
 
-def _wrk(api: Api, client: Any, run: Run, lines: Path, seconds: int, mode: str) -> Run:
+def _wrk(api: server.Api, client: Any, run: Run, lines: Path, seconds: int, mode: str) -> Run:
     served_before, trips_before, limiter_before = api.counts()
     stats_before = _commandstats(client)
     cpu_before = _cpu_snapshot()
@@ -324,7 +163,7 @@ def _wrk(api: Api, client: Any, run: Run, lines: Path, seconds: int, mode: str) 
         str(run.threads),
         mode,
     ]
-    with _Monitor(REDIS_URL) as monitor:
+    with _Monitor(TARGET.redis_url) as monitor:
         done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
         cpu_after = _cpu_snapshot()
         served_after, trips_after, limiter_after = api.counts()
@@ -340,7 +179,7 @@ def _wrk(api: Api, client: Any, run: Run, lines: Path, seconds: int, mode: str) 
     run.commands = dict(monitor.counts)
     run.all_commands = sum(stats_after.values()) - sum(stats_before.values())
     f = run.figures
-    _say(
+    server.say(
         f"{run.label}, {run.connections} connection(s): {f['requests']} requests, "
         f"{run.per_s:.1f}/s, p50 {f['p50_us'] / 1000:.1f} ms, p99 {f['p99_us'] / 1000:.1f} ms, "
         f"SUCCESS {f['success']}, other {f['other']}, exhausted {f['exhausted']}"
@@ -351,21 +190,21 @@ def _wrk(api: Api, client: Any, run: Run, lines: Path, seconds: int, mode: str) 
 # ---- (a) primary authentication ------------------------------------------------------------
 
 
-def _sign_in_lines(api: Api, workdir: Path, prefix: str) -> Path:
+def _sign_in_lines(api: server.Api, workdir: Path, prefix: str) -> Path:
     """Eight users, each signed in twice; wrk's request file cycling over them."""
     logins = [f"{prefix}{i}@bench.example.com" for i in range(8)]
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda login: _create_user(api, login), logins))
+        list(pool.map(lambda login: server.create_user(api, login), logins))
     lines = workdir / f"{prefix}.txt"
     lines.write_text(
         "".join(
-            "/api/v1/authn " + json.dumps({"username": login, "password": PASSWORD}) + "\n"
+            "/api/v1/authn " + json.dumps({"username": login, "password": server.PASSWORD}) + "\n"
             for login in logins
         )
     )
 
     def sign_in(login: str) -> None:
-        body = {"username": login, "password": PASSWORD}
+        body = {"username": login, "password": server.PASSWORD}
         answer = api.ok("POST", "/api/v1/authn", body, admin=False)
         if answer["status"] != "SUCCESS":
             raise RuntimeError(f"primary authentication answered {answer['status']}")
@@ -375,7 +214,7 @@ def _sign_in_lines(api: Api, workdir: Path, prefix: str) -> Path:
     return lines
 
 
-def _primary(api: Api, client: Any, workdir: Path) -> tuple[list[Run], float]:
+def _primary(api: server.Api, client: Any, workdir: Path) -> tuple[list[Run], float]:
     lines = _sign_in_lines(api, workdir, "primary")
     # Warm up (every worker thread's SQL and Redis connections, Lua scripts).
     _wrk(api, client, Run("warm-up, not reported", 8, 2), lines, 3, "cycle")
@@ -388,14 +227,14 @@ def _primary(api: Api, client: Any, workdir: Path) -> tuple[list[Run], float]:
     return runs, statistics.median(samples)
 
 
-def _primary_cheap(api: Api, client: Any, workdir: Path) -> tuple[Run, float]:
+def _primary_cheap(api: server.Api, client: Any, workdir: Path) -> tuple[Run, float]:
     """Primary authentication whose hash costs little (the server around it),
     and the time of that hash in this process."""
     lines = _sign_in_lines(api, workdir, "cheap")
     _wrk(api, client, Run("warm-up, not reported", 8, 2), lines, 3, "cycle")
     label = "primary authentication, *cheap hash*"
     run = _wrk(api, client, Run(label, 1, 1), lines, PRIMARY_SECONDS, "cycle")
-    cheap = {k.lower().removeprefix("argon2_"): int(v) for k, v in CHEAP_ARGON2.items()}
+    cheap = {k.lower().removeprefix("argon2_"): int(v) for k, v in server.CHEAP_ARGON2.items()}
     samples = _hash_samples(20, cheap["time_cost"], cheap["memory_cost"], cheap["parallelism"])
     return run, statistics.median(samples)
 
@@ -404,25 +243,17 @@ def _hash_samples(
     repeat: int = 5, time_cost: int = 3, memory_cost: int = 65536, parallelism: int = 4
 ) -> list[float]:
     """Times (ms) of one argon2id hash (the default cost unless told), in this process, now."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
+    if str(server.ROOT) not in sys.path:
+        sys.path.insert(0, str(server.ROOT))
     from app.domain.passwords import Hasher
 
     hasher = Hasher(time_cost, memory_cost, parallelism)
     samples = []
     for _ in range(repeat):
         start = time.perf_counter()
-        hasher.hash(PASSWORD)
+        hasher.hash(server.PASSWORD)
         samples.append((time.perf_counter() - start) * 1000)
     return samples
-
-
-def _create_user(api: Api, login: str) -> str:
-    body = {
-        "profile": {"login": login, "email": login, "firstName": "Bench", "lastName": "User"},
-        "credentials": {"password": {"value": PASSWORD}},
-    }
-    return str(api.ok("POST", "/api/v1/users?activate=true", body)["id"])
 
 
 # ---- (b) the MFA verify step ---------------------------------------------------------------
@@ -444,53 +275,18 @@ class Enrolled:
         if step > now + 1:
             return None
         self.last = step
-        body = {"stateToken": state_token, "passCode": _code(self.secret, step)}
+        body = {"stateToken": state_token, "passCode": server.totp_code(self.secret, step)}
         return f"/api/v1/authn/factors/{self.factor_id}/verify {json.dumps(body)}\n"
 
 
-def _code(secret: str, step: int) -> str:
-    import pyotp
-
-    return str(pyotp.HOTP(secret).at(step))
-
-
-def _step() -> int:
-    return int(time.time()) // TOTP_STEP
-
-
-def _require_mfa(api: Api) -> None:
-    """An OKTA_SIGN_ON policy for Everyone whose rule requires a factor."""
-    groups = api.ok("GET", "/api/v1/groups?q=Everyone")
-    everyone = next(g["id"] for g in groups if g["profile"]["name"] == "Everyone")
-    policy = api.ok(
-        "POST",
-        "/api/v1/policies",
-        {
-            "type": "OKTA_SIGN_ON",
-            "name": "bench",
-            "priority": 1,
-            "conditions": {"people": {"groups": {"include": [everyone]}}},
-        },
-    )
-    api.ok(
-        "POST",
-        f"/api/v1/policies/{policy['id']}/rules",
-        {
-            "name": "mfa",
-            "priority": 1,
-            "actions": {"signon": {"access": "ALLOW", "requireFactor": True}},
-        },
-    )
-
-
-def _enrol(api: Api, index: int) -> Enrolled:
+def _enrol(api: server.Api, index: int) -> Enrolled:
     """Create a user, enrol and activate a Google Authenticator factor.
 
     Activation uses the previous step's code (accepted: one step of skew), so
     that the current step and the next stay unused for verify requests.
     """
     login = f"mfa{index}@bench.example.com"
-    user_id = _create_user(api, login)
+    user_id = server.create_user(api, login)
     factor = api.ok(
         "POST",
         f"/api/v1/users/{user_id}/factors",
@@ -498,24 +294,24 @@ def _enrol(api: Api, index: int) -> Enrolled:
     )
     secret = factor["_embedded"]["activation"]["sharedSecret"]
     activate = f"/api/v1/users/{user_id}/factors/{factor['id']}/lifecycle/activate"
-    step = _step() - 1
-    status, _ = api.call("POST", activate, {"passCode": _code(secret, step)})
+    step = server.totp_step() - 1
+    status, _ = api.call("POST", activate, {"passCode": server.totp_code(secret, step)})
     if status != 200:  # the step turned on the way: the code fell out of the window
-        step = _step()
-        api.ok("POST", activate, {"passCode": _code(secret, step)})
+        step = server.totp_step()
+        api.ok("POST", activate, {"passCode": server.totp_code(secret, step)})
     return Enrolled(login, factor["id"], secret, step)
 
 
-def _sign_in(api: Api, user: Enrolled) -> str:
+def _sign_in(api: server.Api, user: Enrolled) -> str:
     """Primary authentication up to MFA_REQUIRED; the new transaction's stateToken."""
-    body = {"username": user.login, "password": PASSWORD}
+    body = {"username": user.login, "password": server.PASSWORD}
     answer = api.ok("POST", "/api/v1/authn", body, admin=False)
     if answer["status"] != "MFA_REQUIRED":
         raise RuntimeError(f"primary authentication answered {answer['status']}, not MFA_REQUIRED")
     return str(answer["stateToken"])
 
 
-def _verify(api: Api, user: Enrolled, state_token: str, now: int) -> None:
+def _verify(api: server.Api, user: Enrolled, state_token: str, now: int) -> None:
     line = user.line(state_token, now)
     if line is None:
         raise RuntimeError("no unused TOTP step for a warm-up verify")
@@ -525,7 +321,7 @@ def _verify(api: Api, user: Enrolled, state_token: str, now: int) -> None:
         raise RuntimeError(f"verify answered {answer['status']}")
 
 
-def _mfa(api: Api, client: Any, workdir: Path) -> list[Run]:
+def _mfa(api: server.Api, client: Any, workdir: Path) -> list[Run]:
     """Two verify runs, one connection then eight, each request on its own
     transaction (MFA_REQUIRED, from a sign-in) with a code its factor has not
     used: each line's code is of a step after the factor's last one, and of
@@ -536,11 +332,11 @@ def _mfa(api: Api, client: Any, workdir: Path) -> list[Run]:
     the eight-connection run from the rate the first run measured. A run that
     runs out of transactions is marked void.
     """
-    _require_mfa(api)
+    server.require_mfa(api)
     with ThreadPoolExecutor(8) as pool:
         warm = list(pool.map(lambda i: _enrol(api, i), range(32)))
         states = list(pool.map(lambda user: _sign_in(api, user), warm))
-        now = _step()
+        now = server.totp_step()
         # Warm up in parallel, then one at a time for a rough rate.
         list(
             pool.map(
@@ -559,12 +355,12 @@ def _mfa(api: Api, client: Any, workdir: Path) -> list[Run]:
         needed = min(needed, MAX_MFA_USERS)
         with ThreadPoolExecutor(8) as pool:
             if needed > len(users):
-                _say(f"enrolling {needed - len(users)} more users")
+                server.say(f"enrolling {needed - len(users)} more users")
                 more = range(100 + len(users), 100 + needed)
                 users += list(pool.map(lambda i: _enrol(api, i), more))
-            _say(f"signing in {needed} users")
+            server.say(f"signing in {needed} users")
             states = list(pool.map(lambda user: _sign_in(api, user), users[:needed]))
-        now = _step()
+        now = server.totp_step()
         lines = [user.line(state, now) for user, state in zip(users, states, strict=False)]
         path = workdir / f"verify-c{c}.txt"
         path.write_text("".join(line for line in lines if line))
@@ -626,7 +422,7 @@ def _versions(client: Any) -> dict[str, str]:
 
     wrk = subprocess.run([str(shutil.which("wrk")), "-v"], capture_output=True, text=True)
     first = (wrk.stdout + wrk.stderr).split("\n", 1)[0].split(" [", 1)[0]
-    with psycopg.connect(PG_URL.rsplit("/", 1)[0] + "/postgres", connect_timeout=5) as conn:
+    with psycopg.connect(server.admin_database_url(), connect_timeout=5) as conn:
         row = conn.execute("SHOW server_version").fetchone()
     postgres = str(row[0]).split(" ", 1)[0] if row else "?"
     return {
@@ -658,9 +454,9 @@ def _measure(hash_p50_ms: float) -> list[str]:
         import psycopg
         import redis
 
-        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=5)
+        client = redis.Redis.from_url(TARGET.redis_url, socket_connect_timeout=5)
         client.ping()
-        with psycopg.connect(PG_URL.rsplit("/", 1)[0] + "/postgres", connect_timeout=5):
+        with psycopg.connect(server.admin_database_url(), connect_timeout=5):
             pass
     except Exception as exc:
         raise Skipped(f"PostgreSQL or Redis is not reachable ({exc})") from exc
@@ -668,15 +464,17 @@ def _measure(hash_p50_ms: float) -> list[str]:
     versions = _versions(client)
     instance = Path(tempfile.mkdtemp(prefix="portcullis-bench-http-"))
     try:
-        _say("HTTP benchmark: a fresh database; primary authentication")
-        _prepare(instance)
-        with _serve(instance, {}) as api:
+        server.say("HTTP benchmark: a fresh database; primary authentication")
+        server.prepare(instance, TARGET)
+        with server.serve(instance, TARGET, {}, workers=WORKERS, threads=THREADS) as api:
             primary, hash_now_ms = _primary(api, client, instance)
-        _say("HTTP benchmark: MFA verify")
-        with _serve(instance, CHEAP_ARGON2) as api:
+        server.say("HTTP benchmark: MFA verify")
+        with server.serve(
+            instance, TARGET, server.CHEAP_ARGON2, workers=WORKERS, threads=THREADS
+        ) as api:
             cheap = _primary_cheap(api, client, instance)
             verify = _mfa(api, client, instance)
-        _say("HTTP benchmark: done")
+        server.say("HTTP benchmark: done")
     finally:
         shutil.rmtree(instance, ignore_errors=True)
     return _section(when, versions, hash_p50_ms, hash_now_ms, primary, cheap, verify)
@@ -792,7 +590,7 @@ def _section(
         "`MONITOR`): the same count for the whole Redis server, so it also holds what other "
         "clients of this Redis sent meanwhile; it equals the column before it only when "
         "nothing else used this Redis. The server runs with its per-client rate limit on "
-        f"(`RATE_LIMIT_AUTHN={RATE_LIMIT}`, so high that wrk is never refused): its "
+        f"(`RATE_LIMIT_AUTHN={server.RATE_LIMIT}`, so high that wrk is never refused): its "
         "round trips (flask-limiter: the counter, then its value and expiry for the "
         "`X-Rate-Limit-*` headers) are counted apart from Portcullis' own, and its "
         "commands (keys under `LIMITS:`) are among the commands.",

@@ -12,7 +12,6 @@ docs/benchmarks.md. Speed is measured here, never asserted in tests.
 from __future__ import annotations
 
 import os
-import platform
 import resource
 import statistics
 import sys
@@ -28,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import http_authn  # noqa: E402  (benchmarks/, this script's folder, is on sys.path)
+import report  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.config import Settings  # noqa: E402
@@ -173,19 +173,10 @@ def main() -> None:
 def write(
     rows: list[tuple[str, dict[str, float]]], peak: int, load: float, http: list[str]
 ) -> None:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     lines = [
         "# Benchmarks",
         "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `make bench` on {cpu}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}; "
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `make bench` on {report.machine()}; "
         f"1-minute load average {load:.1f} as it began.",
         "In-process through the Flask test client (no network, one thread); request figures "
         f"use argon2id t=1, m=8 MiB, p=1 so that they show the server, not the hash; "
@@ -202,8 +193,10 @@ def write(
         "",
         *http,
     ]
-    out = ROOT / "docs" / "benchmarks.md"
-    out.write_text("\n".join(lines))
+    out = report.BENCHMARKS_MD
+    # The soak's section is make soak's: kept as it was.
+    soak = report.section(out.read_text(), report.SOAK_HEADING) if out.exists() else []
+    out.write_text("\n".join([*lines, *soak]) + ("\n" if soak else ""))
     print("\n".join(lines))
 
 

@@ -47,13 +47,20 @@ class UnitOfWork:
 class Stores:
     """Everything a service needs to reach state: SQL and Redis."""
 
-    def __init__(self, database: Database, redis_client: redis.Redis, box: SecretBox) -> None:
+    def __init__(
+        self,
+        database: Database,
+        redis_client: redis.Redis,
+        box: SecretBox,
+        *,
+        challenge_retention: int = 24 * 3600,
+    ) -> None:
         self.database = database
         self.redis = redis_client
         self.box = box
         self.one_time_tokens = OneTimeTokens(redis_client)
         self.factor_codes = FactorCodes(redis_client)
-        self.workos_challenges = WorkosChallenges(redis_client)
+        self.workos_challenges = WorkosChallenges(redis_client, challenge_retention)
         self.transactions = Transactions(redis_client)
         self.session_tokens = SessionTokens(redis_client)
         self.devices = RememberedDevices(redis_client)

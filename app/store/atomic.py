@@ -65,10 +65,11 @@ class Check:
 
 
 #: Lua: take one off a counter, never below zero (an attempt that turned out
-#: not to be a failure gives its slot back).
+#: not to be a failure gives its slot back). A counter back at zero is deleted,
+#: not left at "0": the key has no expiry, and an absent counter means zero.
 GIVE_BACK = """
 local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n > 0 then redis.call('DECR', KEYS[1]) end
+if n > 1 then redis.call('DECR', KEYS[1]) else redis.call('DEL', KEYS[1]) end
 return 1
 """
 

@@ -73,7 +73,8 @@ for i = first, #KEYS do
   local at = 8 + (i - first) * 3
   if ARGV[at] == 'DEL' then redis.call('DEL', KEYS[i])
   elseif ARGV[at] == 'DECR' then
-    if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
+    if tonumber(redis.call('GET', KEYS[i]) or '0') > 1 then redis.call('DECR', KEYS[i])
+    else redis.call('DEL', KEYS[i]) end
   elseif ARGV[at + 2] == '0' then redis.call('SET', KEYS[i], ARGV[at + 1])
   else redis.call('SET', KEYS[i], ARGV[at + 1], 'EX', ARGV[at + 2]) end
 end

@@ -20,9 +20,6 @@ from app.store.users import _aware
 
 log = logging.getLogger("portcullis.store")
 
-#: How long a challenge record is kept (an expired one still answers "expired").
-CHALLENGE_RETENTION_SECONDS = 24 * 3600
-
 
 class WorkosFactorRepository:
     def __init__(self, session: Session, box: SecretBox) -> None:
@@ -100,15 +97,19 @@ def _load(raw: str) -> Challenge:
 
 
 class WorkosChallenges:
-    def __init__(self, client: redis.Redis) -> None:
+    """Challenges, each kept ``retention_seconds`` after it was made (an expired
+    or verified one still answers so until then), with its count of attempts."""
+
+    def __init__(self, client: redis.Redis, retention_seconds: int) -> None:
         self.redis = client
+        self.retention_seconds = retention_seconds
 
     @staticmethod
     def _key(challenge_id: str) -> str:
         return f"workos:challenge:{{{challenge_id}}}"
 
     def add(self, challenge: Challenge) -> None:
-        self.redis.set(self._key(challenge.id), _dump(challenge), ex=CHALLENGE_RETENTION_SECONDS)
+        self.redis.set(self._key(challenge.id), _dump(challenge), ex=self.retention_seconds)
 
     def get(self, challenge_id: str) -> Challenge | None:
         raw = self.redis.get(self._key(challenge_id))
@@ -142,5 +143,5 @@ class WorkosChallenges:
         key = self._key(challenge_id) + ":attempts"
         pipe = self.redis.pipeline()
         pipe.incr(key)
-        pipe.expire(key, CHALLENGE_RETENTION_SECONDS)
+        pipe.expire(key, self.retention_seconds)
         return int(pipe.execute()[0])

@@ -274,6 +274,24 @@ def test_success_resets_the_count(
     assert api.get(f"/api/v1/users/{user['id']}").get_json()["status"] == "ACTIVE"
 
 
+def test_a_right_password_leaves_no_counter_behind(
+    anonymous: Any, api: Any, make_user: Any, outbox: Any, policy: Policy, clock: Any, ctx: Any
+) -> None:
+    """A sign-in abandoned at MFA_REQUIRED gives its slot back by deleting the
+    counter, not by leaving a "0" without an expiry for every user who ever
+    signed in (found by make soak); a wrong code still counts afterwards."""
+    user, factor = _totp_user(api, make_user, outbox, clock)
+    _lockout(policy, show=False, mfa=True)
+    token = sign_in(anonymous).get_json()["stateToken"]
+    assert not ctx.stores.redis.exists(f"lockout:{user['id']}")
+    sign_in(anonymous, password=WRONG)
+    sign_in(anonymous)  # gives back its own slot: the wrong password's stays
+    assert _count(ctx, user) == 1
+    r = authn(anonymous, f"/factors/{factor['id']}/verify", stateToken=token, passCode="000000")
+    assert r.status_code == 403
+    assert _count(ctx, user) == 2
+
+
 def test_a_right_recovery_answer_resets_the_count(
     anonymous: Any, api: Any, make_user: Any, outbox: Any, policy: Policy, clock: Any, ctx: Any
 ) -> None:

@@ -257,3 +257,40 @@ def test_challenge_time_moves_with_the_clock(mfa: WorkosClient, clock: Any) -> N
     clock.advance(minutes=1)
     challenge = mfa.post(f"/auth/factors/{factor['id']}/challenge", json={}).get_json()
     assert challenge["created_at"] == "2026-01-15T09:31:00.000Z"
+
+
+def test_challenges_are_kept_for_workos_challenge_retention(tmp_path: Any) -> None:
+    """Each challenge (and its attempt count) is one Redis key for the retention,
+    so that setting bounds their memory (make soak runs with 300 s)."""
+    from app import create_app
+    from app.store import migrations
+    from tests.conftest import settings_for
+
+    app = create_app(settings_for(tmp_path, workos_challenge_retention=300))
+    ctx = app.extensions["portcullis"]
+    migrations.upgrade(ctx.stores.database)
+    _, key = workos_mfa.create_api_key(ctx, "tests")
+    mfa = WorkosClient(app.test_client(), key)
+    factor = _totp(mfa)
+    challenge = mfa.post(f"/auth/factors/{factor['id']}/challenge", json={}).get_json()
+    r = mfa.post(f"/auth/challenges/{challenge['id']}/verify", json={"code": "000000"})
+    assert r.get_json()["valid"] is False
+    stored = f"workos:challenge:{{{challenge['id']}}}"
+    assert 290 < ctx.stores.redis.ttl(stored) <= 300
+    assert 290 < ctx.stores.redis.ttl(stored + ":attempts") <= 300
+    ctx.stores.database.dispose()
+
+
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_a_retention_under_one_second_is_refused(value: str) -> None:
+    from app.config import Settings
+
+    with pytest.raises(ValueError, match="WORKOS_CHALLENGE_RETENTION"):
+        Settings.from_env(
+            {
+                "WORKOS_CHALLENGE_RETENTION": value,
+                "SECRET_KEY": "s",
+                "ENCRYPTION_KEY": "e",
+                "DATABASE_URL": "sqlite://",
+            }
+        )
