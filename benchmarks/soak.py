@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import random
 import shutil
@@ -905,21 +906,40 @@ def series(minutes: list[Minute]) -> dict[str, tuple[list[float], float]]:
 
 
 def judge(minutes: list[Minute]) -> dict[str, tuple[float, bool, str]]:
-    """Per series: growth per minute over the second half, whether it levels off,
-    and a word on it. Too short a run (under 10 minutes) is not judged."""
+    """Per series: growth per minute over the second half (least squares, for
+    the table), whether it levels off, and a word on it.
+
+    A series levels off when the mean of the run's last quarter exceeds that
+    of its second quarter (once the first has warmed up) by no more than the
+    largest of a small absolute floor, ``LEVEL_SHARE`` of its level, and
+    twice the standard error of that difference (the minute-to-minute
+    noise). A leak (keys or bytes that pile up with the traffic) rises over
+    those fifteen minutes far past all three; a fitted slope alone flagged
+    noise as growth. Too short a run (under 10 minutes) is not judged."""
     verdicts: dict[str, tuple[float, bool, str]] = {}
     half = [m for m in minutes if m.minute > MINUTES / 2]
+    second = [m for m in minutes if MINUTES / 4 < m.minute <= MINUTES / 2]
+    fourth = [m for m in half if m.minute > MINUTES * 3 / 4]
     for name, (values, floor) in series(minutes).items():
-        points = [(float(m.minute), values[m.minute]) for m in half]
-        growth = slope(points)
-        level = statistics.fmean(v for _, v in points) if points else 0.0
-        over_half = growth * len(points)
-        if MINUTES < 10:
+        growth = slope([(float(m.minute), values[m.minute]) for m in half])
+        if MINUTES < 10 or len(second) < 2 or len(fourth) < 2:
             verdicts[name] = (growth, True, "not judged (run under 10 minutes)")
-        elif over_half <= max(floor, LEVEL_SHARE * abs(level)):
+            continue
+        before = [values[m.minute] for m in second]
+        after = [values[m.minute] for m in fourth]
+        rise = statistics.fmean(after) - statistics.fmean(before)
+        noise = 2 * math.sqrt(
+            statistics.variance(before) / len(before) + statistics.variance(after) / len(after)
+        )
+        allowed = max(floor, LEVEL_SHARE * abs(statistics.fmean(after)), noise)
+        if rise <= allowed:
             verdicts[name] = (growth, True, "levels off")
         else:
-            verdicts[name] = (growth, False, f"**grows** ({over_half:+.1f} over the second half)")
+            verdicts[name] = (
+                growth,
+                False,
+                f"**grows** ({rise:+.1f} from the second quarter to the last, over {allowed:.1f})",
+            )
     return verdicts
 
 
@@ -994,9 +1014,12 @@ def section(
             ", ".join(f"`{p}:*` {minutes[-1].redis['no_expiry'].get(p, 0)}" for p in no_expiry)
             or "none"
         )
-        + ". A series levels off when its least-squares growth over the second half of the "
-        f"run is under {LEVEL_SHARE:.0%} of its level then (or under a small absolute floor: "
-        "2 MiB of RSS, 0.5 MiB of Redis, 20 keys, one connection, 2 ms p50, 10 ms p99).",
+        + ". A series levels off when the mean of the run's last quarter exceeds that of its "
+        "second quarter by no more than the largest of "
+        f"{LEVEL_SHARE:.0%} of its level, twice the standard error of that difference (the "
+        "minute-to-minute noise), and a small absolute floor (2 MiB of RSS, 0.5 MiB of Redis, "
+        "20 keys, one connection, 2 ms p50, 10 ms p99): a leak rises quarter after quarter "
+        "past all three.",
         "",
         "**Verdict:** "
         + (
