@@ -47,6 +47,7 @@ def create_app(
             settings.database_url,
             connect_timeout=settings.database_connect_timeout,
             statement_timeout=settings.database_statement_timeout,
+            prepared_statements=settings.database_prepared_statements,
         ),
         redis_client,
         SecretBox(settings.encryption_key),

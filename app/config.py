@@ -156,6 +156,9 @@ class Settings:
     redis_timeout: float = 2.0  # seconds, to connect and for each reply
     database_connect_timeout: int = 3  # seconds (PostgreSQL)
     database_statement_timeout: int = 10  # seconds a PostgreSQL statement may run
+    # psycopg's server-side prepared statements; off behind a pooler that cannot
+    # track them (pgbouncer in transaction mode before 1.22): docs/scaling.md.
+    database_prepared_statements: bool = True
     outage_retry_after: int = 5  # seconds
     delivery_timeout: float = 10.0  # seconds for Twilio's API and the SMTP relay
     # Strict-Transport-Security max-age, sent only when BASE_URL is https (0: never).

@@ -21,10 +21,22 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, connect_timeout: int = 3, statement_timeout: int = 10) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    connect_timeout: int = 3,
+    statement_timeout: int = 10,
+    prepared_statements: bool = True,
+) -> Engine:
     """``pool_pre_ping`` hands out no connection that died while pooled (a
     restarted server heals without a restart here); on PostgreSQL nothing
-    waits for ever: ``connect_timeout`` and ``statement_timeout`` (seconds)."""
+    waits for ever: ``connect_timeout`` and ``statement_timeout`` (seconds).
+
+    Without ``prepared_statements`` psycopg never prepares a statement on the
+    server: a pooler that hands each transaction another server connection
+    (pgbouncer in transaction mode without ``max_prepared_statements``) would
+    otherwise answer "prepared statement … does not exist" (or "already
+    exists") once a query has run five times on one connection."""
     url = normalise_url(url)
     kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": True}
     if url.startswith("sqlite"):
@@ -34,6 +46,8 @@ def make_engine(url: str, *, connect_timeout: int = 3, statement_timeout: int = 
             "connect_timeout": connect_timeout,
             "options": f"-c statement_timeout={statement_timeout * 1000}",
         }
+        if not prepared_statements:
+            kwargs["connect_args"]["prepare_threshold"] = None
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_connect)
@@ -73,10 +87,20 @@ def flush_unique(session: Session) -> None:
 class Database:
     """Owns the engine; hands out sessions that commit or roll back as one."""
 
-    def __init__(self, url: str, *, connect_timeout: int = 3, statement_timeout: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        connect_timeout: int = 3,
+        statement_timeout: int = 10,
+        prepared_statements: bool = True,
+    ) -> None:
         self.url = normalise_url(url)
         self.engine = make_engine(
-            self.url, connect_timeout=connect_timeout, statement_timeout=statement_timeout
+            self.url,
+            connect_timeout=connect_timeout,
+            statement_timeout=statement_timeout,
+            prepared_statements=prepared_statements,
         )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
