@@ -19,7 +19,10 @@ Redis round trip (app.store.rate_limit), which does nothing else when the
 client is over its limit. flask-limiter, used before, counts in a hook of
 its own before the view: a round trip of its own on every call even when cut
 to one (three as it comes: the count, then its value and its expiry for the
-headers), on top of the two most calls need (issue 13: two in all).
+headers), on top of the two most calls need (issue 13: two in all). What
+an over-limit request still costs: the reading of its body and, for a
+password, the user's lookup and policy in SQL, which come before its first
+round trip; never a hash, a lockout slot or a lease.
 
 Behind a reverse proxy, set ``TRUSTED_PROXY_COUNT`` to the number of proxies
 that append to ``X-Forwarded-For`` so that the client's address, not the

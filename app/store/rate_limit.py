@@ -29,8 +29,9 @@ from typing import Any
 import redis
 
 # A Lua function: count one hit on each window in turn, stop at the first
-# that is over its limit. Its answer: {count, seconds left, within (1/0)} of
-# the window the headers report (the one refused, else the first). The
+# that is over its limit. Its answer: {count, seconds left, within (1/0),
+# which window (from 1)} of the window the headers report (the one refused,
+# else the first). The
 # expiry is set whenever a counter has none, so none is ever left without.
 _HIT = """
 local function rate_hit(keys, args)
