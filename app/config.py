@@ -136,7 +136,7 @@ class Settings:
     # GET /api/v1/dev/outbox: "auto" (on only with the embedded SQLite + fakeredis
     # defaults), "true" or "false". Never on while Twilio or SMTP delivers.
     dev_outbox_http: str = "auto"
-    # Requests to /api/v1/authn* per client address (flask-limiter's notation,
+    # Requests to /api/v1/authn* per client address (the notation of `limits`,
     # e.g. "300 per minute" or "10/second;300/minute"); "off" switches it off.
     rate_limit_authn: str = "300 per minute"
     # Proxies in front of the server that append to X-Forwarded-For (0: none).

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from app.domain import ids
@@ -48,21 +48,11 @@ WORKOS_EQUIVALENTS: dict[str, tuple[str | None, str]] = {
 }
 
 
-def _keep_retry_after(status: int, value: str) -> str:
-    """A 503's ``Retry-After`` (a store or a carrier is down), which the rate
-    limiter's hook keeps over its window's (app.api.rate_limits)."""
-    if status == 503:
-        g.outage_retry_after = value
-    return value
-
-
 def workos_response(error: WorkosError) -> Response:
     response = jsonify(error.body())
     response.status_code = error.status
     if "retry_after" in error.extra:
-        response.headers["Retry-After"] = _keep_retry_after(
-            error.status, str(error.extra["retry_after"])
-        )
+        response.headers["Retry-After"] = str(error.extra["retry_after"])
     return response
 
 
@@ -81,8 +71,6 @@ def _as_workos(error: ApiError) -> WorkosError:
 
 def error_response(error: ApiError) -> Response:
     """Okta's error object, or WorkOS' for the WorkOS-style API (``/auth/*``)."""
-    if "Retry-After" in error.headers:
-        _keep_retry_after(error.status, error.headers["Retry-After"])
     if request.path.startswith(WORKOS_PREFIX):
         response = workos_response(_as_workos(error))
         response.headers.update(error.headers)

@@ -1,4 +1,4 @@
-"""Rate limits on the endpoints anyone may call without a credential (flask-limiter).
+"""Rate limits on the endpoints anyone may call without a credential.
 
 ``/api/v1/authn*`` takes a username and a password from anybody, so it is
 limited per client address (``RATE_LIMIT_AUTHN``, default 300 requests a
@@ -11,8 +11,18 @@ What a client sees is Okta's: every response on a limited path carries
 ``X-Rate-Limit-Limit``, ``X-Rate-Limit-Remaining`` and ``X-Rate-Limit-Reset``
 (epoch seconds), and a request over the limit gets ``429 E0000047`` with
 ``Retry-After``. The counters live in the same Redis as everything else (one
-fixed-window counter per client and minute), so every worker and host shares
+fixed-window counter per client and window), so every worker and host shares
 them; with the embedded fakeredis they are in-process like the rest.
+
+The count costs no round trip of its own: it rides with the request's first
+Redis round trip (app.store.rate_limit), which does nothing else when the
+client is over its limit. flask-limiter, used before, counts in a hook of
+its own before the view: a round trip of its own on every call even when cut
+to one (three as it comes: the count, then its value and its expiry for the
+headers), on top of the two most calls need (issue 13: two in all). What
+an over-limit request still costs: the reading of its body and, for a
+password, the user's lookup and policy in SQL, which come before its first
+round trip; never a hash, a lockout slot or a lease.
 
 Behind a reverse proxy, set ``TRUSTED_PROXY_COUNT`` to the number of proxies
 that append to ``X-Forwarded-For`` so that the client's address, not the
@@ -21,75 +31,107 @@ proxy's, is the key (werkzeug's ``ProxyFix``).
 
 from __future__ import annotations
 
-from typing import Any, cast
+import time
 
 from flask import Flask, Response, g, request
-from flask_limiter import HeaderNames, Limiter
-from limits import parse_many
+from limits import RateLimitItem, parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.api.errors import error_response
+from app.api.outages import REDIS_DOWN
 from app.config import Settings
+from app.domain.errors import ApiError
 from app.store import Stores
+from app.store.rate_limit import Hit, RateLimited, Window, defer, settle
 
 #: Paths under the per-client limit.
 PREFIXES = ("/api/v1/authn",)
-HEADERS = {
-    HeaderNames.LIMIT: "X-Rate-Limit-Limit",
-    HeaderNames.REMAINING: "X-Rate-Limit-Remaining",
-    HeaderNames.RESET: "X-Rate-Limit-Reset",
-    HeaderNames.RETRY_AFTER: "Retry-After",
-}
-EXTENSION = "portcullis.limiter"
 
 
-def _client() -> str:
-    return request.remote_addr or "unknown"
+def _limited() -> bool:
+    return request.method != "OPTIONS" and request.path.startswith(PREFIXES)
 
 
-def _not_limited() -> bool:
-    return request.method == "OPTIONS" or not request.path.startswith(PREFIXES)
+def _windows(items: list[RateLimitItem], address: str) -> tuple[Window, ...]:
+    return tuple(
+        Window(
+            f"ratelimit:{item.amount}/{item.get_expiry()}s:{address}",
+            item.amount,
+            item.get_expiry(),
+        )
+        for item in items
+    )
 
 
-def _retry_after_only_when_refused(response: Response) -> Response:
-    """flask-limiter sends Retry-After on every answer; Okta only on a 429.
-    A 503 keeps the one its outage set (app.api.outages), not the window's."""
-    outage = g.get("outage_retry_after")
-    if response.status_code == 503 and outage is not None:
-        response.headers["Retry-After"] = outage
-    elif response.status_code != 429:
-        response.headers.pop("Retry-After", None)
+def _refusal(hit: Hit) -> Response:
+    wait = max(hit.ttl, 1)
+    return error_response(ApiError("E0000047", headers={"Retry-After": str(wait)}))
+
+
+def _refuse_in_place(response: Response, hit: Hit) -> None:
+    """Turn an answer into the refusal, keeping the headers the other hooks
+    (CORS, security headers) have already set on it."""
+    refusal = _refusal(hit)
+    response.status_code = refusal.status_code
+    response.set_data(refusal.get_data())
+    response.headers["Content-Type"] = refusal.headers["Content-Type"]
+    response.headers["Retry-After"] = refusal.headers["Retry-After"]
+
+
+def _with_headers(response: Response, hit: Hit) -> Response:
+    assert hit.shown is not None
+    response.headers["X-Rate-Limit-Limit"] = str(hit.shown.limit)
+    response.headers["X-Rate-Limit-Remaining"] = str(hit.remaining)
+    response.headers["X-Rate-Limit-Reset"] = str(int(time.time() + hit.ttl + 1))
     return response
 
 
-def register(app: Flask, settings: Settings, stores: Stores) -> Limiter | None:
-    """Limit ``PREFIXES`` per client; nothing when ``RATE_LIMIT_AUTHN`` is off."""
-    if settings.trusted_proxy_count > 0:
-        count = settings.trusted_proxy_count
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
-    limit = settings.rate_limit_authn.strip()
+def parse(limit: str) -> list[RateLimitItem]:
+    """``RATE_LIMIT_AUTHN`` as windows, shortest first; [] when it is off."""
+    limit = limit.strip()
     if limit.lower() in ("", "off", "0"):
-        return None
+        return []
     try:
-        parse_many(limit)
+        items = parse_many(limit)
     except ValueError as exc:
         raise ValueError(
             f"RATE_LIMIT_AUTHN must look like '300 per minute' or 'off', got {limit!r}"
         ) from exc
-    # Registered before the limiter's own hook, so it runs after it.
-    app.after_request(_retry_after_only_when_refused)
-    options = cast(dict[str, Any], {"connection_pool": stores.redis.connection_pool})
-    limiter = Limiter(
-        _client,
-        app=app,
-        application_limits=[limit],
-        application_limits_exempt_when=_not_limited,
-        headers_enabled=True,
-        header_name_mapping=HEADERS,
-        strategy="fixed-window",
-        # The app's own Redis connection pool: a real Redis or the embedded fakeredis.
-        storage_uri="redis://",
-        storage_options=options,
-        key_prefix="ratelimit",
-    )
-    app.extensions[EXTENSION] = limiter
-    return limiter
+    return sorted(items, key=lambda item: item.get_expiry())
+
+
+def register(app: Flask, settings: Settings, stores: Stores) -> None:
+    """Limit ``PREFIXES`` per client; nothing when ``RATE_LIMIT_AUTHN`` is off."""
+    if settings.trusted_proxy_count > 0:
+        count = settings.trusted_proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
+    items = parse(settings.rate_limit_authn)
+    if not items:
+        return
+
+    @app.before_request
+    def count_with_the_first_round_trip() -> None:
+        hit = Hit(_windows(items, request.remote_addr or "unknown")) if _limited() else None
+        g.rate_limit_hit = hit
+        defer(hit)  # also drops one a previous request on this thread left
+
+    @app.after_request
+    def answer_with_the_count(response: Response) -> Response:
+        hit: Hit | None = g.pop("rate_limit_hit", None)
+        defer(None)
+        if hit is None:
+            return response
+        # A request whose round trips failed answers 503 already, uncounted;
+        # one that made none (a 400, a 413) is counted now.
+        if not hit.tried:
+            defer(hit)
+            try:
+                settle(stores.redis)
+            except RateLimited:
+                _refuse_in_place(response, hit)
+            except REDIS_DOWN:  # the answer stands, uncounted: it touched nothing
+                defer(None)
+                return response
+        return _with_headers(response, hit) if hit.counted else response
+
+    app.register_error_handler(RateLimited, lambda exc: _refusal(exc.hit))

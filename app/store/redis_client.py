@@ -16,6 +16,8 @@ from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 
+from app.store.rate_limit import guard
+
 _FAKE_SERVERS: dict[str, fakeredis.FakeServer] = {}
 
 #: One retry after a short pause, not redis-py's default of several: enough to
@@ -37,8 +39,8 @@ SENTINEL_CHECK_EVERY = 1.0
 class SentinelUrl:
     """``redis+sentinel://[[user]:password@]host[:port][,host[:port]…]/service[/db]``.
 
-    The spelling of the Redis-Sentinel-Url package, of flask-limiter's
-    ``limits`` and of Prefect: sentinels comma-separated (port 26379 by
+    The spelling of the Redis-Sentinel-Url package, of the rate-limit
+    library ``limits`` and of Prefect: sentinels comma-separated (port 26379 by
     default), the monitored service (Sentinel's "master name") as the first
     path segment, the database number as the second. The credentials are the
     data nodes' (primary and replicas); ``?sentinel_password=…`` is for
@@ -136,7 +138,13 @@ def connect(url: str, timeout: float = 2.0) -> redis.Redis:
     Each fakeredis name is one in-process server shared by every client made
     for it, so the app and the CLI in one process see the same data.
     ``timeout``: seconds to connect to a real server, and for each reply.
+    Every client carries a request's rate-limit count ahead of its first
+    command (app.store.rate_limit).
     """
+    return guard(_client(url, timeout))
+
+
+def _client(url: str, timeout: float) -> redis.Redis:
     if url.startswith("fakeredis://"):
         name = url[len("fakeredis://") :] or "default"
         server = _FAKE_SERVERS.setdefault(name, fakeredis.FakeServer())

@@ -12,7 +12,9 @@ that one script or not at all. Two concurrent calls on one transaction
 therefore cannot both advance it, and nothing is half-applied. A call that
 carries a guess (a code or answer) also takes its user's failed-attempt
 slot in the lease script (:class:`FailedAttempts`), before anything is
-judged, at no extra round trip.
+judged, at no extra round trip. The first round trip of a call (the lease,
+or the load of a read) also carries the request's rate-limit count
+(:mod:`app.store.rate_limit`), and does nothing else when it is refused.
 
 The save script touches keys outside the transaction's hash tag (the
 factor's, the session token's), and the lease script the user's attempt
@@ -31,6 +33,7 @@ from typing import Any
 import redis
 
 from app.store.atomic import GIVE_BACK, LIBRARY, Check, Write
+from app.store.rate_limit import RidingScript, settle
 
 # KEYS: the transaction, its lease. ARGV: lease nonce, lease ms, and the
 # failed-attempt counter's key prefix ("" for a call that guesses nothing).
@@ -81,6 +84,7 @@ end
 return 1
 """
 )
+_LOAD = "return redis.call('GET', KEYS[1])"
 _RELEASE = """
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1
@@ -139,7 +143,9 @@ class Transactions:
 
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
-        self._lease = client.register_script(_LEASE)
+        # The first round trip of a call: it carries the rate limit's count.
+        self._lease = RidingScript(client, _LEASE)
+        self._load = RidingScript(client, _LOAD, lambda keys, _: client.get(keys[0]))
         self._save = client.register_script(_SAVE)
         self._release = client.register_script(_RELEASE)
 
@@ -161,7 +167,7 @@ class Transactions:
     def load(self, token: str) -> Loaded | None:
         """Read without the lease (a read-only call)."""
         keys = self._keys(token)
-        raw = self.redis.get(keys[0])
+        raw = self._load(keys=keys[:1], args=[])
         return None if raw is None else Loaded(token, keys, json.loads(raw), "")
 
     def lease(self, token: str, *, take_slot: bool = False) -> Loaded | None:
@@ -320,6 +326,10 @@ class FailedAttempts:
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
         self._give_back = client.register_script(GIVE_BACK)
+        # The first round trip of a sign-in: it carries the rate limit's count.
+        self._take = RidingScript(
+            client, "return redis.call('INCR', KEYS[1])", lambda keys, _: client.incr(keys[0])
+        )
 
     @classmethod
     def _key(cls, user_id: str) -> str:
@@ -327,7 +337,14 @@ class FailedAttempts:
 
     def take_slot(self, user_id: str) -> int:
         """Count one attempt before it is judged; its slot (1 for the first)."""
-        return int(self.redis.incr(self._key(user_id)))
+        return int(self._take(keys=[self._key(user_id)], args=[]))
+
+    def take_none(self) -> None:
+        """The one round trip :meth:`take_slot` makes, for an attempt that has
+        no user to count against (an unknown user, a decoy): it carries the
+        rate limit's count, or is a ``PING``."""
+        if not settle(self.redis):
+            self.redis.ping()
 
     def give_back(self, user_id: str) -> None:
         """Undo :meth:`take_slot` for an attempt that judged nothing."""

@@ -123,3 +123,13 @@ def test_the_openapi_document_lists_the_429(make_app: Callable[..., Flask]) -> N
             "X-Rate-Limit-Reset",
             "Retry-After",
         }
+
+
+def test_several_windows_each_count_and_the_shortest_shows(
+    make_app: Callable[..., Flask],
+) -> None:
+    client = make_app(rate_limit_authn="3 per hour;2 per minute").test_client()
+    answers = [client.post("/api/v1/authn", json=WRONG) for _ in range(3)]
+    assert [r.status_code for r in answers] == [401, 401, 429]
+    assert [r.headers["X-Rate-Limit-Limit"] for r in answers] == ["2", "2", "2"]
+    assert [r.headers["X-Rate-Limit-Remaining"] for r in answers] == ["1", "0", "0"]

@@ -38,7 +38,7 @@ def burn_hash(ctx: Context, password: str) -> None:
     attempt takes its lockout slot. The round trip also keeps a Redis outage
     from being an oracle: every user's attempt answers 503 alike, not a 401
     for the unknown and a 503 for the known (app.api.outages)."""
-    ctx.stores.redis.ping()
+    ctx.stores.failed_attempts.take_none()
     ctx.hasher.verify_decoy(password)
 
 
