@@ -77,8 +77,8 @@ def behind_head(database: Database) -> str | None:
 class SchemaCheck:
     """Whether the database's schema is at this code's head, as last read.
 
-    Readiness probes come every few seconds from every orchestrator, and an
-    Alembic migration context per probe was most of what ``/healthz`` cost
+    Readiness probes come every few seconds from every orchestrator, and
+    reading the version configures an Alembic migration context and queries
     (issue 13). The schema moves only when someone migrates, so it is read at
     start-up and then again only while it was not found at head: a migration
     done after start-up is seen by the next probe, and the good case reads
@@ -92,10 +92,10 @@ class SchemaCheck:
         self._told: str | None = None  # the last problem logged, so a probe logs nothing new
 
     def problem(self) -> str | None:
-        """None at head; else what to tell the operator (read again on each call).
+        """None at head; else what to tell the operator.
 
-        A database that does not answer raises the driver's error, and is read
-        again on the next call.
+        Reads the database unless an earlier call found it at head. A database
+        that does not answer raises the driver's error.
         """
         if self._at_head:
             return None
