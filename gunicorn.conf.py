@@ -18,11 +18,12 @@ Threads (``THREADS``): 4 per worker with a real Redis, so that two cores hold
 the eight requests in flight that one process of 8 threads held before
 (each may be an argon2id hash of 64 MiB); 8 with fakeredis, as before.
 
-With more than one worker each opens its own listening socket with
-``SO_REUSEPORT`` (gunicorn 24 and later), and the kernel spreads new
-connections across them. On one shared socket the worker that wakes first
-accepts every connection that is waiting, and keep-alive clients stay on it:
-issue 13 measured 104 % CPU of 200 % on two workers.
+The workers share one listening socket and the kernel hands each new
+connection to one of them; a keep-alive connection stays with its worker.
+``reuse_port`` (a socket per worker in gunicorn 24) is left off: it split 8
+connections on two workers no more evenly when checked (the kernel hashes
+each to a socket), and it lets a second server of the same user share the
+port silently.
 """
 
 from __future__ import annotations
@@ -46,7 +47,6 @@ bind = f"{os.environ.get('HOST') or '127.0.0.1'}:{os.environ.get('PORT') or '808
 worker_class = "gthread"
 workers = int(os.environ.get("WORKERS") or (1 if EMBEDDED_REDIS else _cores()))
 threads = int(os.environ.get("THREADS") or (8 if EMBEDDED_REDIS else 4))
-reuse_port = not EMBEDDED_REDIS
 # A worker silent this long is killed: well above the longest a request may
 # wait on a store (REDIS_TIMEOUT 2 s, twice; DATABASE_STATEMENT_TIMEOUT 10 s;
 # DELIVERY_TIMEOUT 10 s), so those answer 503 before gunicorn kills anything.

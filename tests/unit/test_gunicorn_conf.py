@@ -34,7 +34,7 @@ def _start(conf: dict[str, Any], workers: int) -> list[str]:
 @pytest.mark.parametrize("redis_url", [None, "", "fakeredis://", "fakeredis://tests"])
 def test_fakeredis_is_one_process(monkeypatch: pytest.MonkeyPatch, redis_url: str | None) -> None:
     conf = _conf(monkeypatch, **({} if redis_url is None else {"REDIS_URL": redis_url}))
-    assert (conf["workers"], conf["threads"], conf["reuse_port"]) == (1, 8, False)
+    assert (conf["workers"], conf["threads"]) == (1, 8)
     assert conf["bind"] == "127.0.0.1:8080"  # not gunicorn's 0.0.0.0 when PORT is set
     assert _start(conf, 1) == [
         "Portcullis: workers=1 threads=8 on 127.0.0.1:8080 (fakeredis: one process)"
@@ -52,12 +52,12 @@ def test_several_workers_on_fakeredis_are_refused(
         _start(conf, int(env.get("WORKERS", "3")))
 
 
-def test_a_real_redis_uses_every_core_with_a_socket_per_worker(
+def test_a_real_redis_uses_every_core(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     conf = _conf(monkeypatch, REDIS_URL="redis://127.0.0.1:6379/0", HOST="10.0.0.5", PORT="9000")
     cores = len(os.sched_getaffinity(0))
-    assert (conf["workers"], conf["threads"], conf["reuse_port"]) == (cores, 4, True)
+    assert (conf["workers"], conf["threads"]) == (cores, 4)
     assert conf["worker_class"] == "gthread" and conf["bind"] == "10.0.0.5:9000"
     assert _start(conf, cores) == [
         f"Portcullis: workers={cores} threads=4 on 10.0.0.5:9000 (a real Redis)"
