@@ -5,11 +5,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
-# fakeredis lives inside one process: more workers need REDIS_URL set.
-WORKERS ?= 1
-THREADS ?= 8
+# gunicorn.conf.py picks workers and threads when these are empty: one process
+# of 8 threads on fakeredis (it lives inside one process), one worker of 4
+# threads per core with a real REDIS_URL. `make run WORKERS=4 THREADS=8` overrides.
+WORKERS ?=
+THREADS ?=
 FLASK := $(BIN)/flask --app wsgi
-export HOST PORT
+export HOST PORT WORKERS THREADS
 
 .PHONY: run install services test test-unit test-api test-integration test-property verify-deep fuzz postman lint format bench soak docs openapi-examples clean
 
@@ -27,8 +29,7 @@ install: $(VENV)/.installed
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) bootstrap
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) \
-		--access-logfile - wsgi:app
+	$(BIN)/gunicorn --config gunicorn.conf.py --access-logfile - wsgi:app
 
 ## Every tier: lint, unit, API, integration (real PostgreSQL + Redis), the real
 ## clients (okta-auth-js, the Sign-In Widget, Chromium, the okta SDK), the

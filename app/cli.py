@@ -50,6 +50,21 @@ def db_current() -> None:
     click.echo(migrations.current(_ctx().stores.database) or "empty")
 
 
+@db_cli.command("check")
+def db_check() -> None:
+    """Exit 1 unless the schema is at the newest revision (deploy scripts, probes)."""
+    database = _ctx().stores.database
+    try:
+        problem = migrations.behind_head(database)
+    except Exception as exc:  # any driver error: the database does not answer
+        click.echo(f"database does not answer ({type(exc).__name__})", err=True)
+        sys.exit(1)
+    if problem is not None:
+        click.echo(f"database {problem}", err=True)
+        sys.exit(1)
+    click.echo(f"database at {migrations.current(database)} (head)")
+
+
 @db_cli.command("revision")
 @click.option("-m", "--message", required=True)
 def db_revision(message: str) -> None:

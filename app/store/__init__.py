@@ -15,6 +15,7 @@ from app.store.db import Database
 from app.store.factor_codes import FactorCodes
 from app.store.factors import FactorRepository
 from app.store.groups import GroupRepository
+from app.store.migrations import SchemaCheck
 from app.store.one_time_tokens import OneTimeTokens
 from app.store.policies import PolicyRepository
 from app.store.sessions import Sessions
@@ -56,6 +57,7 @@ class Stores:
         challenge_retention: int = 24 * 3600,
     ) -> None:
         self.database = database
+        self.schema = SchemaCheck(database)
         self.redis = redis_client
         self.box = box
         self.one_time_tokens = OneTimeTokens(redis_client)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -10,6 +11,8 @@ from alembic.config import Config
 from app.store.db import Database
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+UPGRADE_COMMAND = "flask --app wsgi db upgrade"
+log = logging.getLogger("portcullis.schema")
 
 
 def alembic_config(database: Database) -> Config:
@@ -61,3 +64,47 @@ def head() -> str | None:
 
 
 _HEAD: str | None = None
+
+
+def behind_head(database: Database) -> str | None:
+    """None when the schema is at this code's head; else what to tell the operator."""
+    revision = current(database)
+    if revision == head():
+        return None
+    return f"schema at {revision or 'empty'}, run `{UPGRADE_COMMAND}`"
+
+
+class SchemaCheck:
+    """Whether the database's schema is at this code's head, as last read.
+
+    Readiness probes come every few seconds from every orchestrator, and
+    reading the version configures an Alembic migration context and queries
+    (issue 13). The schema moves only when someone migrates, so it is read at
+    start-up and then again only while it was not found at head: a migration
+    done after start-up is seen by the next probe, and the good case reads
+    nothing. A downgrade beneath a running server is not seen until it
+    restarts (``flask --app wsgi db check`` reads the database itself).
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._at_head = False
+        self._told: str | None = None  # the last problem logged, so a probe logs nothing new
+
+    def problem(self) -> str | None:
+        """None at head; else what to tell the operator.
+
+        Reads the database unless an earlier call found it at head. A database
+        that does not answer raises the driver's error.
+        """
+        if self._at_head:
+            return None
+        problem = behind_head(self._database)
+        if problem is None:
+            self._at_head = True
+            if self._told is not None:
+                log.info("database schema now at head %s", head())
+        elif problem != self._told:
+            log.warning("database %s: /healthz answers 503 until then", problem)
+        self._told = problem
+        return problem
