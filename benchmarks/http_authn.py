@@ -50,7 +50,7 @@ import targets
 from load import Run
 
 TARGET = server.Target(
-    "portcullis_bench_authn",
+    os.environ.get("BENCH_AUTHN_DATABASE", "portcullis_bench_authn"),
     os.environ.get("BENCH_AUTHN_REDIS_URL", "redis://127.0.0.1:6379/14"),
 )
 #: wrk run length of the primary authentication rows, seconds (each of three runs).
@@ -158,7 +158,9 @@ def _verify_line(user: factors.Enrolled, state_token: str, code: str) -> str:
     return f"POST /api/v1/authn/factors/{user.factor_id}/verify {json.dumps(body)}"
 
 
-def _verify(api: server.Api, user: factors.Enrolled, state_token: str, code: str) -> None:
+def _verify(api: server.Api, user: factors.Enrolled, state_token: str, code: str | None) -> None:
+    if code is None:
+        raise RuntimeError("no unused TOTP step for a warm-up verify")
     _, path, body = _verify_line(user, state_token, code).split(" ", 2)
     answer = api.ok("POST", path, json.loads(body), admin=False)
     if answer["status"] != "SUCCESS":
@@ -170,7 +172,7 @@ def _mfa(
 ) -> list[Run]:
     """Two verify runs, one connection then eight, each request on its own
     transaction (MFA_REQUIRED, from a sign-in) with a code its factor has not
-    used (factors.fresh_codes).
+    used (factors.plan, then factors.codes once the sign-ins are done).
 
     The one-connection run is sized from a rough rate of this Python client;
     the eight-connection run from the rate the first run measured; each is
@@ -182,7 +184,7 @@ def _mfa(
         warm = users[:32]
         states = list(pool.map(lambda user: _sign_in(api, user), warm))
         now = server.totp_step()
-        codes = [code for _, code in factors.fresh_codes(warm, now, 32)]
+        codes = factors.codes(warm, now)  # new users: each has the current step
         # Warm up in parallel, then one at a time for a rough rate.
         list(pool.map(lambda i: _verify(api, warm[i], states[i], codes[i]), range(16, 32)))
         single = time.monotonic()
@@ -208,12 +210,11 @@ def _mfa(
             for user, state, code in zip(planned, states, codes, strict=True)
             if code is not None
         ]
-        label = targets.AUTHN_VERIFY if c == 8 else "`/api/v1/authn` MFA verify (TOTP), in flow"
         run = targets.once_row(
             api,
             client,
             workdir,
-            label,
+            targets.AUTHN_VERIFY,
             lines,
             load.Expect(),
             ceiling,
