@@ -17,6 +17,7 @@ used) and WorkOS TOTP factors (the WorkOS challenge and verify rows).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -74,6 +75,29 @@ def codes(planned: Sequence[Factor], now: int) -> list[str | None]:
     """The next unused code of each planned factor, in order (None where its
     factor has no step left that the server accepts now)."""
     return [factor.totp.next_code(now) for factor in planned]
+
+
+def usable(planned: Sequence[Factor], now: int) -> int:
+    """How many of ``planned`` :func:`codes` would give a code at step ``now``
+    (without spending any)."""
+    last = {id(f): f.totp.last for f in planned}
+    count = 0
+    for factor in planned:
+        step = max(last[id(factor)] + 1, now)
+        if step <= now + 1:
+            last[id(factor)] = step
+            count += 1
+    return count
+
+
+def await_codes(planned: Sequence[Factor]) -> None:
+    """Wait for the next TOTP step if some planned lines would get no code now
+    and that step gives them more: each factor gains a step every 30 s."""
+    now = server.totp_step()
+    if usable(planned, now) < len(planned) and usable(planned, now + 1) > usable(planned, now):
+        wait = (now + 1) * server.TOTP_STEP + 0.2 - time.time()
+        server.say(f"waiting {wait:.0f} s for the next TOTP step (more unused codes)")
+        time.sleep(max(wait, 0))
 
 
 def fresh_codes(pool: Sequence[Factor], now: int, limit: int) -> list[tuple[Factor, str]]:

@@ -192,8 +192,8 @@ def _mfa(
             _verify(api, warm[i], states[i], codes[i])
         rate = 16 / (time.monotonic() - single)
     results = []
-    # This client is slower than wrk: size the first run for three times its rate.
-    needed = math.ceil(rate * targets.SECONDS * 3 * 4 / 3) + 30
+    # This client is slower than wrk: size the first run for twice its rate.
+    needed = math.ceil(rate * targets.SECONDS * 2 * 4 / 3) + 30
     for c, t in ((1, 1), (8, 2)):
         needed = min(needed, 2 * targets.MAX_OKTA_FACTORS)
         targets.top_up(
@@ -204,6 +204,7 @@ def _mfa(
         with ThreadPoolExecutor(8) as pool:
             states = list(pool.map(lambda user: _sign_in(api, user), planned))
         # The codes now, after the sign-ins: of the step the run begins in.
+        factors.await_codes(planned)
         codes = factors.codes(planned, server.totp_step())
         lines = [
             _verify_line(user, state, code)

@@ -1,6 +1,6 @@
 -- wrk script of the HTTP benchmark (benchmarks/load.py): one request per line of a file.
 --
---   wrk ... -s benchmarks/load.lua URL -- <file> <threads> <cycle|once> <status> <pattern> [auth]
+--   wrk ... -s benchmarks/load.lua URL -- <file> <threads> <cycle|once|probe> <status> <pattern> [auth]
 --
 -- Each line is "<METHOD> <path>" or "<METHOD> <path> <json body>". Thread i of
 -- n takes lines i, i+n, i+2n... "cycle" starts over at the end of a thread's
@@ -48,6 +48,16 @@ function init(args)
     end
     n = n + 1
   end
+  if mode == "cycle" and #prepared == 0 then
+    -- Fewer lines than threads: a thread without lines of its own repeats them all.
+    for line in io.lines(file) do
+      local method, path, body = line:match("^(%u+) (%S+) ?(.*)$")
+      if body == "" then
+        body = nil
+      end
+      table.insert(prepared, wrk.format(method, path, headers, body))
+    end
+  end
   spare = wrk.format("GET", "/healthz/live")
 end
 
@@ -58,6 +68,10 @@ function request()
       index = 1
     else
       exhausted = exhausted + 1
+      if mode == "probe" then
+        -- A warm-up that measures: stop here, so that the latencies are the lines'.
+        wrk.thread:stop()
+      end
       return spare
     end
   end
@@ -69,6 +83,10 @@ function response(status, headers, body)
     success = success + 1
   else
     other = other + 1
+    -- BENCH_DEBUG: the first unexpected answers, before any spare request.
+    if other <= 2 and exhausted == 0 and os.getenv("BENCH_DEBUG") then
+      io.stderr:write("unexpected " .. status .. " " .. body .. "\n")
+    end
   end
 end
 

@@ -36,7 +36,7 @@ import server  # benchmarks/, this script's folder, is on sys.path
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 WARM_SECONDS = float(os.environ.get("BENCH_WARM_SECONDS", "2"))
 #: At most this many Okta users with a TOTP factor, and WorkOS TOTP factors.
-MAX_OKTA_FACTORS = int(os.environ.get("BENCH_MFA_USERS", "2000"))
+MAX_OKTA_FACTORS = int(os.environ.get("BENCH_MFA_USERS", "3000"))
 MAX_WORKOS_FACTORS = int(os.environ.get("BENCH_WORKOS_FACTORS", "3000"))
 
 FLOOR = "floor: bare Flask `GET /ping`"
@@ -90,11 +90,11 @@ def fit_seconds(lines: int, rate: float, ceiling: float) -> float:
 
 
 def warm_rate(warm: load.Run, ceiling: float) -> float:
-    """The rate a ``once`` row may reach, from its warm-up: the warm-up's own if
-    it did not run out; else an upper bound: at most ``ceiling``, and at most
-    connections / mean latency (Little's law for a closed loop; the mean
-    includes the cheap requests sent after running out, so it is too low and
-    the bound too high, which only shortens the run)."""
+    """The rate a ``once`` row may reach, from its ``probe`` warm-up: the
+    warm-up's own if it did not run out; else connections / mean latency
+    (Little's law for a closed loop: an upper bound, since wrk's own time
+    between requests is left out; the threads stopped when they ran out, so
+    the mean is the lines'), at most ``ceiling``."""
     f = warm.figures
     if f["exhausted"] == 0:
         return warm.per_s
@@ -156,7 +156,7 @@ def once_row(
         warm,
         _write(workdir, slug + "-warm", lines[:cut]),
         WARM_SECONDS,
-        "once",
+        "probe",
         authorization=authorization,
         redis_url=redis_url,
     )
@@ -212,6 +212,7 @@ def factors_verify(
 ) -> load.Run:
     """``POST /api/v1/users/{uid}/factors/{fid}/verify``, each with a code new for its factor."""
     top_up(users, MAX_OKTA_FACTORS, lambda i: factors.enrol_okta(api, 100 + i))
+    factors.await_codes(factors.plan(users, 2 * len(users)))
     lines = [
         f"POST /api/v1/users/{u.user_id}/factors/{u.factor_id}/verify "
         + json.dumps({"passCode": code})
@@ -250,6 +251,7 @@ def workos_rows(
     with ThreadPoolExecutor(8) as threads:
         ids = list(threads.map(lambda f: factors.challenge_workos(api, key, f), planned))
     # The codes now, after the challenges: of the step the run begins in.
+    factors.await_codes(planned)
     codes = factors.codes(planned, server.totp_step())
     lines = [
         f"POST /auth/challenges/{challenge_id}/verify " + json.dumps({"code": code})
@@ -267,9 +269,9 @@ def workos_rows(
 def table(runs: list[load.Run], floor_run: load.Run) -> list[str]:
     """The target table: every row at 8 connections against the floor."""
     lines = [
-        "| what (8 connections) | requests/s | p50 ms | p99 ms | x floor | target | met "
-        "| CPU per worker (% of one core) | as expected / other |",
-        "| --- | ---: | ---: | ---: | ---: | --- | --- | --- | ---: |",
+        "| what (8 connections) | seconds | requests/s | p50 ms | p99 ms | x floor | target "
+        "| met | CPU per worker (% of one core) | as expected / other |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | ---: |",
     ]
     for r in [floor_run, *runs]:
         f = r.figures
@@ -282,9 +284,11 @@ def table(runs: list[load.Run], floor_run: load.Run) -> list[str]:
             goal, met = str(target), "void"
         else:
             goal, met = str(target), "**met**" if target.met(times, p99) else "**not met**"
+        # A void run's figures mix in what it sent after running out: not shown.
+        rate, times_shown = (f"{r.per_s:,.0f}", f"{times:.2f}") if r.valid else ("-", "-")
         lines.append(
-            f"| {r.label} | {r.per_s:,.0f} | {f['p50_us'] / 1000:.1f} | {p99:.1f} | "
-            f"{times:.2f} | {goal} | {met} | {load.cpu_shares(r.worker_cpu)} | "
+            f"| {r.label} | {f['duration_us'] / 1e6:.1f} | {rate} | {f['p50_us'] / 1000:.1f} | "
+            f"{p99:.1f} | {times_shown} | {goal} | {met} | {load.cpu_shares(r.worker_cpu)} | "
             f"{f['success']} / {f['other'] + f['exhausted']} |"
         )
     return lines

@@ -122,3 +122,11 @@ def test_warm_rate_is_the_warm_ups_own_or_an_upper_bound() -> None:
     assert targets.warm_rate(_warm(5000, 600, 4000), ceiling=9000) == 2000
     assert targets.warm_rate(_warm(5000, 600, 400), ceiling=9000) == 9000
     assert targets.warm_rate(_warm(5000, 600, 0), ceiling=9000) == 9000
+
+
+def test_usable_counts_the_codes_without_spending_them() -> None:
+    pool = _pool(2, 1000)  # both used step 1000
+    planned = factors.plan(pool, 4)
+    assert factors.usable(planned, 1000) == 2  # step 1001 for each
+    assert factors.usable(planned, 1001) == 4  # 1001 and 1002 for each
+    assert [f.totp.last for f in pool] == [1000, 1000]
