@@ -91,6 +91,10 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## Latency and throughput (docs/benchmarks.md): in-process figures, then over HTTP
+## with gunicorn (gunicorn.conf.py's settings) and wrk: issue 13's targets as ratios
+## to a bare Flask floor, /api/v1/authn, Redis round trips and bytes. BENCH_SECONDS
+## (5) per wrk run after BENCH_WARM_SECONDS (2); about ten minutes on two cores.
 bench: install
 	bash scripts/ensure_services.sh --bench
 	$(BIN)/python benchmarks/run.py

@@ -12,6 +12,7 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -71,12 +72,22 @@ def free_port() -> int:
 class Api:
     """A running server: admin calls, counters, its URL and its master's pid."""
 
-    def __init__(self, port: int, token: str, counters: Path, pid: int) -> None:
+    def __init__(
+        self, port: int, token: str, counters: Path, pid: int, workers: int, threads: int
+    ) -> None:
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
         self.token = token
         self.counters = counters
         self.pid = pid  # the gunicorn master; the workers are its children
+        self.workers = workers  # as gunicorn.conf.py (or the caller) chose
+        self.threads = threads
+
+    def worker_pids(self) -> list[int]:
+        """The gunicorn workers' process ids."""
+        from load import children
+
+        return children(self.pid)
 
     def exchange(
         self, method: str, path: str, body: bytes | None, headers: dict[str, str]
@@ -183,45 +194,63 @@ def drop_database(target: Target) -> None:
 
 @contextlib.contextmanager
 def serve(
-    instance: Path, target: Target, extra: dict[str, str], *, workers: int, threads: int
+    instance: Path,
+    target: Target,
+    extra: dict[str, str],
+    *,
+    workers: int | None = None,
+    threads: int | None = None,
+    app: str = "wsgi:app",
+    ready: str = "/healthz",
 ) -> Iterator[Api]:
-    """gunicorn (gthread) on a free loopback port until the block ends."""
+    """gunicorn on a free loopback port until the block ends, with the settings
+    of gunicorn.conf.py (benchmarks/gunicorn_bench.py) unless ``workers`` or
+    ``threads`` say otherwise; ``app`` is Portcullis unless told (the floor)."""
     port = free_port()
     counters = Path(tempfile.mkdtemp(prefix="counters-", dir=instance))
     env = {**environment(instance, target, port, extra), "BENCH_COUNTER_DIR": str(counters)}
-    log = (instance / f"server-{port}.log").open("w")
-    server = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "--config",
-            str(GUNICORN_CONF),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "wsgi:app",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    log_path = instance / f"server-{port}.log"
+    chosen = []
+    if workers is not None:
+        chosen += ["--workers", str(workers)]
+    if threads is not None:
+        chosen += ["--threads", str(threads)]
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "--config",
+                str(GUNICORN_CONF),
+                "--bind",
+                f"127.0.0.1:{port}",
+                *chosen,
+                app,
+            ],
+            env=env,
+            cwd=HERE if app.startswith("floor_app") else ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{ready}", timeout=2) as r:
                     if r.status == 200:
                         break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn did not start; see {log.name}") from None
+                    raise RuntimeError(f"gunicorn did not start; see {log_path}") from None
                 time.sleep(0.2)
         token = (instance / "admin-token").read_text().strip()
-        say(f"gunicorn serving on port {port}")
-        yield Api(port, token, counters, server.pid)
+        settings = re.search(r"workers=(\d+) threads=(\d+)", log_path.read_text())
+        if settings is None:
+            raise RuntimeError(f"gunicorn did not say its workers and threads; see {log_path}")
+        api = Api(port, token, counters, server.pid, int(settings[1]), int(settings[2]))
+        while len(api.worker_pids()) < api.workers and time.monotonic() < deadline:
+            time.sleep(0.2)  # the first worker answers while the others boot
+        say(f"gunicorn serving {app} on port {port}: {api.workers} x {api.threads}")
+        yield api
     finally:
         server.terminate()
         try:
@@ -229,7 +258,6 @@ def serve(
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-        log.close()
         say("gunicorn stopped")
 
 
