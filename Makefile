@@ -13,7 +13,7 @@ THREADS ?=
 FLASK := $(BIN)/flask --app wsgi
 export HOST PORT WORKERS THREADS
 
-.PHONY: run install services test test-unit test-api test-integration test-property verify-deep fuzz postman lint format bench soak docs openapi-examples clean
+.PHONY: run install services test test-unit test-api test-integration test-property verify-deep fuzz postman lint format bench soak profile docs openapi-examples clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -109,6 +109,18 @@ $(VENV)/.soak-installed: pyproject.toml $(VENV)/.installed
 soak: install $(VENV)/.soak-installed
 	bash scripts/ensure_services.sh
 	$(BIN)/python benchmarks/soak.py
+
+$(VENV)/.profile-installed: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev,profile]'
+	touch $@
+
+## Where a hot path's time goes: py-spy flame graphs (docs/img/profile-*.svg) and each
+## part's share, in-process on PostgreSQL + Redis (docs/benchmarks.md). `make profile
+## PATHS="factors-verify authn-verify"` profiles only those. Not part of make test.
+PATHS ?=
+profile: install $(VENV)/.profile-installed
+	bash scripts/ensure_services.sh
+	$(BIN)/python benchmarks/profile_paths.py $(PATHS)
 
 ## The authn state diagram (needs Graphviz's `dot`) and the generated examples.
 docs: install

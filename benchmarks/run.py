@@ -196,9 +196,13 @@ def write(
         *http,
     ]
     out = report.BENCHMARKS_MD
-    # The soak's section is make soak's: kept as it was.
-    soak = report.section(out.read_text(), report.SOAK_HEADING) if out.exists() else []
-    out.write_text("\n".join([*lines, *soak]) + ("\n" if soak else ""))
+    # The profiles' and the soak's sections are make profile's and make soak's: kept as they were.
+    old = out.read_text() if out.exists() else ""
+    kept: list[str] = []
+    for heading in report.KEPT_HEADINGS:
+        if found := report.section(old, heading):
+            kept += ["", *found]
+    out.write_text("\n".join([*lines, *kept]).rstrip("\n") + "\n")
     print("\n".join(lines))
 
 

@@ -130,3 +130,38 @@ def test_usable_counts_the_codes_without_spending_them() -> None:
     assert factors.usable(planned, 1000) == 2  # step 1001 for each
     assert factors.usable(planned, 1001) == 4  # 1001 and 1002 for each
     assert [f.totp.last for f in pool] == [1000, 1000]
+
+
+def _box(title: str, depth: int, x: int, w: int) -> str:
+    y = 52 + 16 * depth
+    return (
+        f'<g><title>{title} ({w} samples, 1%)</title><rect x="0%" y="{y}" width="1%" '
+        f'height="15" fill="rgb(1,2,3)" fg:x="{x}" fg:w="{w}"/><text x="0">t</text></g>'
+    )
+
+
+def test_a_profile_gives_each_sample_to_its_operation_else_its_library_else_its_caller() -> None:
+    import profile_paths
+
+    svg = "".join(
+        [
+            _box("all", 0, 0, 100),
+            # a webargs wrapper around the whole view: only its own samples are parsing
+            _box("use_args.wrapper (webargs/core.py:1)", 1, 0, 100),
+            _box("verify (app/api/factors.py:10)", 2, 0, 90),
+            # the SSWS lookup takes its SQL with it
+            _box("authenticate (app/services/api_tokens.py:36)", 3, 0, 30),
+            _box("Session.execute (sqlalchemy/orm/session.py:1)", 4, 0, 30),
+            # SQL elsewhere is SQL; the socket read under redis-py is Redis'
+            _box("Query.one (sqlalchemy/orm/query.py:1)", 3, 30, 40),
+            _box("Redis.execute (redis/client.py:1)", 3, 70, 15),
+            _box("socket.recv (socket.py:1)", 4, 70, 15),
+        ]
+    )
+    assert profile_paths.shares(svg) == {
+        "SQL (SQLAlchemy and psycopg)": 0.40,
+        "SSWS / WorkOS key lookup": 0.30,
+        "Redis (redis-py)": 0.15,
+        "request parsing (webargs, marshmallow)": 0.10,
+        "Portcullis' own code (API layer, services, domain, stores)": 0.05,
+    }
