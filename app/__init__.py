@@ -52,6 +52,7 @@ def create_app(
         redis_client,
         SecretBox(settings.encryption_key),
         challenge_retention=settings.workos_challenge_retention,
+        token_cache_seconds=settings.api_token_cache_seconds,
     )
     if delivery is None:
         outbox = Outbox(redis_client, settings.instance_path / OUTBOX_FILE, clock=clock)

@@ -160,6 +160,10 @@ class Settings:
     # track them (pgbouncer in transaction mode before 1.22): docs/scaling.md.
     database_prepared_statements: bool = True
     outage_retry_after: int = 5  # seconds
+    # How long a process trusts an SSWS token or WorkOS key it found active
+    # without asking the database again; a token revoked by another process or
+    # instance works there this long at most (0: ask on every request).
+    api_token_cache_seconds: float = 2.0
     delivery_timeout: float = 10.0  # seconds for Twilio's API and the SMTP relay
     # Strict-Transport-Security max-age, sent only when BASE_URL is https (0: never).
     hsts_max_age: int = 365 * 24 * 3600
@@ -203,6 +207,10 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.upper()} must be at least 1, got {getattr(self, name)}")
+        if self.api_token_cache_seconds < 0:
+            raise ValueError(
+                f"API_TOKEN_CACHE_SECONDS must be 0 or more, got {self.api_token_cache_seconds}"
+            )
         if self.hsts_max_age < 0:
             raise ValueError(f"HSTS_MAX_AGE must be 0 or more, got {self.hsts_max_age}")
 

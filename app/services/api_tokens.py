@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from app.domain import ids
 from app.domain.errors import InvalidToken
 from app.services.context import Context
-from app.store.api_tokens import ApiToken
+from app.store.api_tokens import ApiToken, token_hash
 
 ADMIN_TOKEN_FILE = "admin-token"
 LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -29,19 +30,33 @@ def create_token(ctx: Context, name: str) -> tuple[ApiToken, str]:
 
 
 def authenticate(ctx: Context, value: str) -> ApiToken:
-    """The active token ``value`` names, or 401 E0000011."""
+    """The active token ``value`` names, or 401 E0000011.
+
+    A token this process found active within ``API_TOKEN_CACHE_SECONDS`` is
+    not looked up again, unless its use is due to be recorded."""
     if not value:
         raise InvalidToken()
     now = ctx.clock()
+    digest = token_hash(value)
+    cache = ctx.stores.api_token_cache
+    cached = cache.get(digest)
+    if cached is not None and not _use_due(cached, now):
+        return cached
     with ctx.stores.unit_of_work() as uow:
         token = uow.api_tokens.active_by_token(value)
         if token is None:
             raise InvalidToken()
         # Record use at minute granularity: a write on every request would
         # serialise all admin calls on the token row.
-        if token.last_used is None or now - token.last_used > LAST_USED_GRANULARITY:
+        if _use_due(token, now):
             uow.api_tokens.touch(token.id, now)
+            token = replace(token, last_used=now)
+    cache.put(digest, token)
     return token
+
+
+def _use_due(token: ApiToken, now: datetime) -> bool:
+    return token.last_used is None or now - token.last_used > LAST_USED_GRANULARITY
 
 
 def list_tokens(ctx: Context) -> list[ApiToken]:
@@ -51,7 +66,9 @@ def list_tokens(ctx: Context) -> list[ApiToken]:
 
 def revoke_token(ctx: Context, token_id: str) -> bool:
     with ctx.stores.unit_of_work() as uow:
-        return uow.api_tokens.revoke(token_id, ctx.clock())
+        revoked = uow.api_tokens.revoke(token_id, ctx.clock())
+    ctx.stores.api_token_cache.forget(token_id)
+    return revoked
 
 
 def bootstrap_admin_token(ctx: Context) -> str | None:

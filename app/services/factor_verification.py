@@ -40,11 +40,15 @@ class FactorResult(StrEnum):
 
 
 def _load(uow: UnitOfWork, user_id: str, factor_id: str) -> tuple[User, Factor]:
-    """The user's factor; a suspended or deactivated user's factors prove nothing."""
-    user = find_user(uow, user_id)
+    """The user's factor (one query when both exist); a suspended or
+    deactivated user's factors prove nothing."""
+    found = uow.factors.with_owner(user_id, factor_id)
+    # Else the long way: a short name, or which of the two is missing (the right 404).
+    user, factor = found if found is not None else (find_user(uow, user_id), None)
     if user.status in (UserStatus.SUSPENDED, UserStatus.DEPROVISIONED):
         raise ApiError("E0000038")
-    factor = uow.factors.get(user.id, factor_id)
+    if factor is None:
+        factor = uow.factors.get(user.id, factor_id)
     if factor is None:
         raise NotFound(factor_id, "UserFactor")
     return user, factor
@@ -254,7 +258,7 @@ def resend(
     ctx: Context, user_id: str, factor_id: str, token_lifetime: int | None = None
 ) -> tuple[User, Factor]:
     """A new code for a factor still pending activation (SMS, call, e-mail)."""
-    with ctx.stores.unit_of_work() as uow:
+    with ctx.stores.reading() as uow:
         user, factor = _load(uow, user_id, factor_id)
     if factor.kind.verification != Verification.SENT_CODE or factor.active:
         raise ValidationFailed(
@@ -272,7 +276,7 @@ def verify(
     token_lifetime: int | None = None,
 ) -> tuple[User, Factor, FactorResult]:
     """``POST …/factors/{fid}/verify``: SUCCESS, or CHALLENGE after sending a code."""
-    with ctx.stores.unit_of_work() as uow:
+    with ctx.stores.reading() as uow:
         user, factor = _load(uow, user_id, factor_id)
     if not factor.active:
         raise ValidationFailed(

@@ -10,7 +10,7 @@ import redis
 from sqlalchemy.orm import Session
 
 from app.domain.secret_box import SecretBox
-from app.store.api_tokens import ApiKeyRepository, ApiTokenRepository
+from app.store.api_tokens import ApiKeyRepository, ApiTokenRepository, TokenCache
 from app.store.db import Database
 from app.store.factor_codes import FactorCodes
 from app.store.factors import FactorRepository
@@ -55,6 +55,7 @@ class Stores:
         box: SecretBox,
         *,
         challenge_retention: int = 24 * 3600,
+        token_cache_seconds: float = 0.0,
     ) -> None:
         self.database = database
         self.schema = SchemaCheck(database)
@@ -68,18 +69,33 @@ class Stores:
         self.devices = RememberedDevices(redis_client)
         self.failed_attempts = FailedAttempts(redis_client)
         self.sessions = Sessions(redis_client)
+        # In-process: SSWS tokens and WorkOS keys found active (API_TOKEN_CACHE_SECONDS).
+        self.api_token_cache = TokenCache(token_cache_seconds)
+        self.api_key_cache = TokenCache(token_cache_seconds)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
+        """The repositories of one SQL transaction: committed whole, or rolled back."""
         with self.database.session() as session:
-            yield UnitOfWork(
-                session=session,
-                users=UserRepository(session),
-                groups=GroupRepository(session),
-                api_tokens=ApiTokenRepository(session),
-                factors=FactorRepository(session, self.box),
-                api_keys=ApiKeyRepository(session),
-                workos_factors=WorkosFactorRepository(session, self.box),
-                trusted_origins=TrustedOriginRepository(session),
-                policies=PolicyRepository(session),
-            )
+            yield self._repositories(session)
+
+    @contextmanager
+    def reading(self) -> Iterator[UnitOfWork]:
+        """Repositories for reads only, outside a transaction on PostgreSQL
+        (two round trips fewer: no BEGIN, no COMMIT); each query sees the
+        database as it is when it runs (Database.reading)."""
+        with self.database.reading() as session:
+            yield self._repositories(session)
+
+    def _repositories(self, session: Session) -> UnitOfWork:
+        return UnitOfWork(
+            session=session,
+            users=UserRepository(session),
+            groups=GroupRepository(session),
+            api_tokens=ApiTokenRepository(session),
+            factors=FactorRepository(session, self.box),
+            api_keys=ApiKeyRepository(session),
+            workos_factors=WorkosFactorRepository(session, self.box),
+            trusted_origins=TrustedOriginRepository(session),
+            policies=PolicyRepository(session),
+        )

@@ -7,6 +7,9 @@ brute-force the preimage, and the lookup stays a single indexed query.
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -94,3 +97,49 @@ class ApiTokenRepository:
 
 class ApiKeyRepository(ApiTokenRepository):
     row_class = ApiKeyRow
+
+
+class TokenCache:
+    """Tokens this process found active, for ``seconds`` after it looked.
+
+    Keyed by the token's hash, like the table: the cache holds no token. A
+    token revoked in this process is forgotten at once (:meth:`forget`); one
+    revoked by another process or instance is honoured when its entry ends,
+    ``seconds`` at most (0 turns the cache off). Only tokens found active are
+    kept, so a stream of made-up tokens cannot fill it, and it holds at most
+    ``size`` (all forgotten when full: real deployments have a handful)."""
+
+    def __init__(
+        self, seconds: float, size: int = 1024, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.seconds = seconds
+        self.size = size
+        self.clock = clock
+        self._entries: dict[str, tuple[ApiToken, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> ApiToken | None:
+        entry = self._entries.get(digest)
+        if entry is None:
+            return None
+        if self.clock() >= entry[1]:
+            with self._lock:
+                self._entries.pop(digest, None)
+            return None
+        return entry[0]
+
+    def put(self, digest: str, token: ApiToken) -> None:
+        if self.seconds <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.size:
+                self._entries.clear()
+            self._entries[digest] = (token, self.clock() + self.seconds)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def forget(self, token_id: str) -> None:
+        with self._lock:
+            for digest in [d for d, (t, _) in self._entries.items() if t.id == token_id]:
+                del self._entries[digest]

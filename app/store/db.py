@@ -71,6 +71,15 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class ReadOnly(Exception):
+    """A reading session was asked to write."""
+
+
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise ReadOnly("a reading unit of work does not write; use unit_of_work()")
+
+
 class DuplicateKey(Exception):
     """A unique column already holds this value (e.g. a login taken by a
     concurrent request between the check and the insert)."""
@@ -103,6 +112,11 @@ class Database:
             prepared_statements=prepared_statements,
         )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Readers: no transaction on PostgreSQL (each statement stands alone,
+        # so no BEGIN and no COMMIT round trip), and never a write.
+        self._readers = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        event.listen(self._readers, "before_flush", _refuse_flush)
+        self._reads_autocommit = self.url.startswith("postgresql")
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -113,6 +127,21 @@ class Database:
         except BaseException:
             session.rollback()
             raise
+        finally:
+            session.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only: on PostgreSQL in autocommit, which spares
+        the BEGIN and COMMIT round trips of a transaction. Each statement sees
+        the database as it is when the statement runs, as in the READ
+        COMMITTED transactions of :meth:`session` (PostgreSQL's default, kept
+        here). A flush raises: nothing is written."""
+        session = self._readers()
+        try:
+            if self._reads_autocommit:
+                session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            yield session
         finally:
             session.close()
 

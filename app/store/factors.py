@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.factors import Factor, FactorStatus
 from app.domain.secret_box import SecretBox, SecretBoxError
+from app.domain.users import User
 from app.store.db import flush_unique
-from app.store.models import FactorRow
+from app.store.models import FactorRow, UserRow
 from app.store.users import _aware
+from app.store.users import _to_domain as users_to_domain
 
 log = logging.getLogger("portcullis.store")
 
@@ -81,6 +83,23 @@ class FactorRepository:
         if row is None or row.user_id != user_id:
             return None
         return self._to_domain(row)
+
+    def with_owner(self, user_key: str, factor_id: str) -> tuple[User, Factor] | None:
+        """The factor and its user, in one query, when ``user_key`` is the
+        user's id or login; None otherwise (no such factor of that user, or a
+        short name: the caller resolves those the long way)."""
+        found = self.session.execute(
+            select(UserRow, FactorRow)
+            .join(FactorRow, FactorRow.user_id == UserRow.id)
+            .where(
+                FactorRow.id == factor_id,
+                or_(UserRow.id == user_key, UserRow.login_lower == user_key.lower()),
+            )
+        ).first()
+        if found is None:
+            return None
+        user_row, factor_row = found
+        return users_to_domain(user_row), self._to_domain(factor_row)
 
     def for_user(self, user_id: str) -> list[Factor]:
         rows = self.session.scalars(

@@ -8,7 +8,6 @@ import logging
 from datetime import datetime
 
 import redis
-from redis.exceptions import WatchError
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
@@ -96,6 +95,20 @@ def _load(raw: str) -> Challenge:
     )
 
 
+#: KEYS[1]: a challenge; ARGV[1]: when it is verified (ISO 8601). 1 if this
+#: call flipped ``verified``, 0 if it was verified already or is gone.
+MARK_VERIFIED = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local challenge = cjson.decode(raw)
+if challenge.verified then return 0 end
+challenge.verified = true
+challenge.updated = ARGV[1]
+redis.call('SET', KEYS[1], cjson.encode(challenge), 'KEEPTTL')
+return 1
+"""
+
+
 class WorkosChallenges:
     """Challenges, each kept ``retention_seconds`` after it was made (an expired
     or verified one still answers so until then), with its count of attempts."""
@@ -103,6 +116,7 @@ class WorkosChallenges:
     def __init__(self, client: redis.Redis, retention_seconds: int) -> None:
         self.redis = client
         self.retention_seconds = retention_seconds
+        self._mark_verified = client.register_script(MARK_VERIFIED)
 
     @staticmethod
     def _key(challenge_id: str) -> str:
@@ -116,27 +130,9 @@ class WorkosChallenges:
         return _load(str(raw)) if raw is not None else None
 
     def mark_verified(self, challenge_id: str, now: datetime) -> bool:
-        """Set ``verified`` once: True for the one caller that flipped it."""
-        key = self._key(challenge_id)
-        with self.redis.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(key)
-                    raw = pipe.get(key)
-                    if raw is None:
-                        pipe.reset()
-                        return False
-                    challenge = _load(str(raw))
-                    if challenge.verified:
-                        pipe.reset()
-                        return False
-                    challenge.verified, challenge.updated = True, now
-                    pipe.multi()
-                    pipe.set(key, _dump(challenge), keepttl=True)
-                    pipe.execute()
-                    return True
-                except WatchError:
-                    continue
+        """Set ``verified`` once: True for the one caller that flipped it (one
+        round trip: the check and the write are one script)."""
+        return bool(self._mark_verified(keys=[self._key(challenge_id)], args=[now.isoformat()]))
 
     def count_attempt(self, challenge_id: str) -> int:
         """Count one verification attempt of a challenge; returns the total so far."""

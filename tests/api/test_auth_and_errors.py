@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from app.services import api_tokens
+from app.services import api_tokens, workos_mfa
 
 ADMIN_ROUTES = [
     ("GET", "/api/v1/users"),
@@ -40,6 +40,52 @@ def test_revoked_token_stops_working(app: Any, ctx: Any, anonymous: Any) -> None
     assert api_tokens.revoke_token(ctx, token.id)
     r = anonymous.get("/api/v1/users", headers=headers)
     assert r.status_code == 401 and r.get_json()["errorCode"] == "E0000011"
+
+
+def _later(cache: Any, seconds: float) -> None:
+    """Move a token cache's clock ``seconds`` on."""
+    start = cache.clock()
+    cache.clock = lambda: start + seconds
+
+
+def test_a_token_revoked_by_another_process_is_refused_once_its_cache_entry_ends(
+    ctx: Any, anonymous: Any
+) -> None:
+    """``flask revoke-token`` runs in a process of its own: a server process
+    that found the token active trusts it API_TOKEN_CACHE_SECONDS at most."""
+    token, value = api_tokens.create_token(ctx, "temp")
+    headers = {"Authorization": f"SSWS {value}"}
+    assert anonymous.get("/api/v1/users", headers=headers).status_code == 200
+    with ctx.stores.unit_of_work() as uow:  # what the other process does
+        assert uow.api_tokens.revoke(token.id, ctx.clock())
+    cache = ctx.stores.api_token_cache
+    assert cache.seconds == ctx.settings.api_token_cache_seconds == 2.0
+    _later(cache, 1.9)
+    assert anonymous.get("/api/v1/users", headers=headers).status_code == 200
+    _later(cache, 2.0)
+    r = anonymous.get("/api/v1/users", headers=headers)
+    assert r.status_code == 401 and r.get_json()["errorCode"] == "E0000011"
+
+
+def test_a_workos_key_revoked_by_another_process_is_refused_once_its_cache_entry_ends(
+    ctx: Any, anonymous: Any
+) -> None:
+    key, value = workos_mfa.create_api_key(ctx, "temp")
+    headers = {"Authorization": f"Bearer {value}"}
+    assert anonymous.get("/auth/factors/auth_factor_none", headers=headers).status_code == 404
+    with ctx.stores.unit_of_work() as uow:
+        assert uow.api_keys.revoke(key.id, ctx.clock())
+    _later(ctx.stores.api_key_cache, 2.0)
+    assert anonymous.get("/auth/factors/auth_factor_none", headers=headers).status_code == 401
+
+
+def test_made_up_tokens_are_never_cached(ctx: Any, anonymous: Any) -> None:
+    for i in range(20):
+        headers = {"Authorization": f"SSWS 00made-up-{i}"}
+        assert anonymous.get("/api/v1/users", headers=headers).status_code == 401
+        headers = {"Authorization": f"Bearer sk_made_up_{i}"}
+        assert anonymous.get("/auth/factors/auth_factor_x", headers=headers).status_code == 401
+    assert len(ctx.stores.api_token_cache) == len(ctx.stores.api_key_cache) == 0
 
 
 def test_token_use_is_recorded_and_listing_never_shows_the_secret(ctx: Any, api: Any) -> None:

@@ -55,7 +55,7 @@ def primary(ctx: Context, body: dict[str, Any], sid: str | None = None) -> View:
         raise ValidationFailed("authRequest", ["options: must be an object"])
     relay_state = string(body, "relayState", required=False)
     now = ctx.clock()
-    with ctx.stores.unit_of_work() as uow:
+    with ctx.stores.reading() as uow:
         user = uow.users.by_login(username) or uow.users.by_shortname(username)
         policy = transaction.effective_for(ctx, uow, user) if user is not None else None
     if user is None or policy is None or not user.has_password or user.status in CANNOT_SIGN_IN:

@@ -106,7 +106,7 @@ def open_call(
             precheck(tx)
         if tx.user_id is None:
             return _decoy(ctx, loaded, tx, action)
-        with ctx.stores.unit_of_work() as uow:
+        with ctx.stores.reading() as uow:
             user, policy, user_factors = _read_user(ctx, uow, tx)
     except BaseException:
         if action is not Action.READ:
@@ -276,6 +276,6 @@ def begin(
     is read again (a password check took a while); ``policy``, evaluated just
     before, is not."""
     assert tx.user_id is not None
-    with ctx.stores.unit_of_work() as uow:
+    with ctx.stores.reading() as uow:
         user, policy, user_factors = _read_user(ctx, uow, tx, policy=policy)
     return settle(ctx, Call(None, tx, user, policy, user_factors, also=list(also or ())))
