@@ -17,7 +17,7 @@ from app.store.factors import FactorRepository
 from app.store.groups import GroupRepository
 from app.store.migrations import SchemaCheck
 from app.store.one_time_tokens import OneTimeTokens
-from app.store.policies import PolicyRepository
+from app.store.policies import PolicyCache, PolicyRepository
 from app.store.sessions import Sessions
 from app.store.transactions import (
     FailedAttempts,
@@ -72,6 +72,8 @@ class Stores:
         # In-process: SSWS tokens and WorkOS keys found active (API_TOKEN_CACHE_SECONDS).
         self.api_token_cache = TokenCache(token_cache_seconds)
         self.api_key_cache = TokenCache(token_cache_seconds)
+        # In-process: the active policies, while policy_version stays the same.
+        self.policy_cache = PolicyCache()
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:

@@ -101,6 +101,18 @@ class FactorRepository:
         user_row, factor_row = found
         return users_to_domain(user_row), self._to_domain(factor_row)
 
+    def user_with_factors(self, user_id: str) -> tuple[User, list[Factor]] | None:
+        """The user and all its factors (by enrolment), in one query."""
+        rows = self.session.execute(
+            select(UserRow, FactorRow)
+            .outerjoin(FactorRow, FactorRow.user_id == UserRow.id)
+            .where(UserRow.id == user_id)
+            .order_by(FactorRow.created)
+        ).all()
+        if not rows:
+            return None
+        return users_to_domain(rows[0][0]), [self._to_domain(f) for _, f in rows if f is not None]
+
     def for_user(self, user_id: str) -> list[Factor]:
         rows = self.session.scalars(
             select(FactorRow).where(FactorRow.user_id == user_id).order_by(FactorRow.created)

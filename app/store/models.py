@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -180,3 +190,14 @@ class PolicyRuleRow(Base):
     actions: Mapped[dict[str, Any]] = mapped_column(JSON)
     created: Mapped[datetime]
     last_updated: Mapped[datetime]
+
+
+class PolicyVersionRow(Base):
+    """One row: a number that every change to a policy or a rule raises, in the
+    same transaction, so that a process may keep the active policies for as
+    long as the number stays the same (app.store.policies.PolicyCache)."""
+
+    __tablename__ = "policy_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, union, update
 from sqlalchemy.orm import Session
 
+from app.domain.groups import EVERYONE
 from app.domain.policy import PolicyDoc, PolicyType, RuleDoc
 from app.store.db import flush_unique
-from app.store.models import PolicyRow, PolicyRuleRow
+from app.store.models import GroupMemberRow, GroupRow, PolicyRow, PolicyRuleRow, PolicyVersionRow
 from app.store.users import _aware
 
 
@@ -44,8 +45,36 @@ def _rule(row: PolicyRuleRow) -> RuleDoc:
 
 
 class PolicyRepository:
+    """Policies and rules. Every change raises ``policy_version`` in its own
+    transaction (:meth:`_changed`), which is what lets :class:`PolicyCache` keep
+    the active policies between changes."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def _changed(self) -> None:
+        self.session.execute(
+            update(PolicyVersionRow)
+            .where(PolicyVersionRow.id == 1)
+            .values(version=PolicyVersionRow.version + 1)
+        )
+
+    def version_and_groups(self, user_id: str) -> tuple[int | None, set[str]]:
+        """The policies' version and the ids of the user's groups (Everyone
+        always among them): what sign-in needs from the database to evaluate
+        cached policies, in one query."""
+        groups = union(
+            select(GroupMemberRow.group_id.label("group_id")).where(
+                GroupMemberRow.user_id == user_id
+            ),
+            select(GroupRow.id.label("group_id")).where(GroupRow.name_lower == EVERYONE.lower()),
+        ).subquery()
+        version = select(PolicyVersionRow.version).where(PolicyVersionRow.id == 1)
+        query = select(version.scalar_subquery(), groups.c.group_id).select_from(groups)
+        rows = self.session.execute(query).all()
+        if not rows:  # no group at all (Everyone deleted by hand): the version alone
+            return self.session.scalar(version), set()
+        return rows[0][0], {str(group_id) for _, group_id in rows}
 
     # ---- policies --------------------------------------------------------------------------
 
@@ -78,6 +107,7 @@ class PolicyRepository:
         return _policy(row) if row else None
 
     def add(self, policy: PolicyDoc) -> None:
+        self._changed()
         self.session.add(
             PolicyRow(
                 id=policy.id,
@@ -96,6 +126,7 @@ class PolicyRepository:
         flush_unique(self.session)
 
     def save(self, policy: PolicyDoc) -> None:
+        self._changed()
         row = self._row(policy.id)
         if row is None:
             raise LookupError(policy.id)
@@ -109,10 +140,12 @@ class PolicyRepository:
         flush_unique(self.session)
 
     def delete(self, policy_id: str) -> None:
+        self._changed()
         self.session.execute(delete(PolicyRuleRow).where(PolicyRuleRow.policy_id == policy_id))
         self.session.execute(delete(PolicyRow).where(PolicyRow.id == policy_id))
 
     def set_priorities(self, ordered: list[PolicyDoc]) -> None:
+        self._changed()
         for index, policy in enumerate(ordered, start=1):
             row = self._row(policy.id)
             if row is not None and row.priority != index:
@@ -140,6 +173,7 @@ class PolicyRepository:
         return _rule(row) if row else None
 
     def add_rule(self, rule: RuleDoc) -> None:
+        self._changed()
         self.session.add(
             PolicyRuleRow(
                 id=rule.id,
@@ -158,6 +192,7 @@ class PolicyRepository:
         flush_unique(self.session)
 
     def save_rule(self, rule: RuleDoc) -> None:
+        self._changed()
         row = self._rule_row(rule.policy_id, rule.id)
         if row is None:
             raise LookupError(rule.id)
@@ -170,6 +205,7 @@ class PolicyRepository:
         flush_unique(self.session)
 
     def delete_rule(self, policy_id: str, rule_id: str) -> None:
+        self._changed()
         self.session.execute(
             delete(PolicyRuleRow).where(
                 PolicyRuleRow.policy_id == policy_id, PolicyRuleRow.id == rule_id
@@ -177,6 +213,7 @@ class PolicyRepository:
         )
 
     def set_rule_priorities(self, ordered: list[RuleDoc]) -> None:
+        self._changed()
         for index, rule in enumerate(ordered, start=1):
             row = self._rule_row(rule.policy_id, rule.id)
             if row is not None and row.priority != index:
@@ -190,3 +227,23 @@ class PolicyRepository:
                 PolicyRuleRow.policy_id == policy_id, PolicyRuleRow.id == rule_id
             )
         ).one_or_none()
+
+
+class PolicyCache:
+    """The active policies as :meth:`PolicyRepository.all_active` last read them,
+    with the version they were read at: good for as long as the version is the
+    same (a policy or rule change raises it). In-process; evaluation only reads
+    the documents it is handed."""
+
+    def __init__(self) -> None:
+        self._held: tuple[int, list[PolicyDoc]] | None = None
+
+    def get(self, version: int | None) -> list[PolicyDoc] | None:
+        held = self._held
+        if version is None or held is None or held[0] != version:
+            return None
+        return held[1]
+
+    def put(self, version: int | None, policies: list[PolicyDoc]) -> None:
+        if version is not None:
+            self._held = (version, policies)

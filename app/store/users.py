@@ -111,6 +111,11 @@ class UserRepository:
         row = self._row(user_id)
         return _to_domain(row) if row else None
 
+    def status_of(self, user_id: str) -> UserStatus | None:
+        """The user's status alone (None: no such user)."""
+        status = self.session.scalar(select(UserRow.status).where(UserRow.id == user_id))
+        return UserStatus(status) if status is not None else None
+
     def by_login(self, login: str) -> User | None:
         row = self.session.scalar(select(UserRow).where(UserRow.login_lower == login.lower()))
         return _to_domain(row) if row else None

@@ -1507,3 +1507,76 @@ def test_factor_prompt_mode_device_remembers_the_device(
     other = {"deviceToken": "phone-9876543210"}
     elsewhere = authn(anonymous, username=login, password=PASSWORD, context=other).get_json()
     assert elsewhere["status"] == "MFA_REQUIRED"
+
+
+# ---- the policies a process keeps ------------------------------------------------------------
+
+
+def test_a_policy_changed_by_another_process_applies_at_the_next_sign_in(
+    app: Any, ctx: Any, api: Any, anonymous: Any, make_user: Any, clock: Any
+) -> None:
+    """Each process keeps the active policies while ``policy_version`` stays the
+    same; a change made elsewhere (another worker, another instance) raises it
+    in the same commit, so the very next sign-in here follows the change."""
+    from app import create_app
+    from tests.conftest import OktaClient
+
+    user = make_user("ada.cache@example.com")
+    r = api.post(
+        f"/api/v1/users/{user['id']}/factors?activate=true",
+        json={
+            "factorType": "question",
+            "provider": "OKTA",
+            "profile": {"question": "name_of_first_plush_toy", "answer": "Mr Bunny Rabbit"},
+        },
+    )
+    assert r.status_code == 200, r.get_json()
+    assert sign_in(anonymous, "ada.cache@example.com")["status"] == "SUCCESS"  # kept here now
+
+    other_app = create_app(ctx.settings, clock=clock)
+    try:
+        other = OktaClient(other_app.test_client(), api.token)
+        policy = create_policy(
+            other, "OKTA_SIGN_ON", name="MFA", conditions=for_groups(everyone_id(other))
+        )
+        signon = {"access": "ALLOW", "requireFactor": True, "factorPromptMode": "ALWAYS"}
+        rule = create_rule(other, policy["id"], priority=1, actions={"signon": signon})
+        assert sign_in(anonymous, "ada.cache@example.com")["status"] == "MFA_REQUIRED"
+
+        body = {**rule, "actions": {"signon": {**signon, "requireFactor": False}}}
+        r = other.put(f"/api/v1/policies/{policy['id']}/rules/{rule['id']}", json=body)
+        assert r.status_code == 200, r.get_json()
+        assert sign_in(anonymous, "ada.cache@example.com")["status"] == "SUCCESS"
+
+        r = other.put(f"/api/v1/policies/{policy['id']}/rules/{rule['id']}", json=rule)
+        assert r.status_code == 200, r.get_json()
+        assert sign_in(anonymous, "ada.cache@example.com")["status"] == "MFA_REQUIRED"
+        r = other.post(f"/api/v1/policies/{policy['id']}/lifecycle/deactivate")
+        assert r.status_code == 204
+        assert sign_in(anonymous, "ada.cache@example.com")["status"] == "SUCCESS"
+    finally:
+        other_app.extensions["portcullis"].stores.database.dispose()
+
+
+def test_sign_in_reads_the_policies_only_after_they_change(
+    api: Any, anonymous: Any, make_user: Any, monkeypatch: Any
+) -> None:
+    from app.store.policies import PolicyRepository
+
+    reads: list[int] = []
+    all_active = PolicyRepository.all_active
+
+    def counted(self: PolicyRepository) -> Any:
+        reads.append(1)
+        return all_active(self)
+
+    monkeypatch.setattr(PolicyRepository, "all_active", counted)
+    make_user("bo.cache@example.com")
+    sign_in(anonymous, "bo.cache@example.com")
+    reads.clear()
+    for _ in range(3):
+        assert sign_in(anonymous, "bo.cache@example.com")["status"] == "SUCCESS"
+    assert reads == []
+    create_policy(api, "OKTA_SIGN_ON", name="Another")  # no rule yet: changes nothing
+    assert sign_in(anonymous, "bo.cache@example.com")["status"] == "SUCCESS"
+    assert reads == [1]

@@ -80,9 +80,8 @@ def take_password_slot(
 
 
 def _now_locked(ctx: Context, user_id: str) -> bool:
-    with ctx.stores.unit_of_work() as uow:
-        user = uow.users.get(user_id)
-    return user is not None and user.status == UserStatus.LOCKED_OUT
+    with ctx.stores.reading() as uow:
+        return uow.users.status_of(user_id) == UserStatus.LOCKED_OUT
 
 
 def _lock(ctx: Context, user_id: str) -> bool:

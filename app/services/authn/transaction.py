@@ -58,14 +58,15 @@ def _read_user(
     """The transaction's user as stored now, the policy (``policy`` if the
     caller just evaluated it) and the user's factors as the flow sees them."""
     assert tx.user_id is not None
-    user = uow.users.get(tx.user_id)
-    if user is None:
+    found = uow.factors.user_with_factors(tx.user_id)
+    if found is None:
         raise InvalidToken()
+    user, user_factors = found
     activating = tx.progress.activating and user.status == UserStatus.PROVISIONED
     if user.status in CANNOT_SIGN_IN and not activating:
         raise InvalidToken()
     policy = policy or effective_for(ctx, uow, user)
-    return user, policy, in_flow(tx, uow.factors.for_user(user.id))
+    return user, policy, in_flow(tx, user_factors)
 
 
 def open_call(
