@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import select
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -28,9 +30,13 @@ def make_engine(
     statement_timeout: int = 10,
     prepared_statements: bool = True,
 ) -> Engine:
-    """``pool_pre_ping`` hands out no connection that died while pooled (a
-    restarted server heals without a restart here); on PostgreSQL nothing
-    waits for ever: ``connect_timeout`` and ``statement_timeout`` (seconds).
+    """The pool hands out no connection that died while pooled, so a restarted
+    server heals without a restart here: on PostgreSQL, :func:`_check_out`
+    pings only a connection whose socket has something to read (a server
+    that closed it) or that sat idle longer than :data:`PING_IF_IDLE_SECONDS`;
+    elsewhere SQLAlchemy's ``pool_pre_ping`` pings every one. On PostgreSQL
+    nothing waits for ever: ``connect_timeout`` and ``statement_timeout``
+    (seconds).
 
     Without ``prepared_statements`` psycopg never prepares a statement on the
     server: a pooler that hands each transaction another server connection
@@ -38,7 +44,7 @@ def make_engine(
     otherwise answer "prepared statement … does not exist" (or "already
     exists") once a query has run five times on one connection."""
     url = normalise_url(url)
-    kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": True}
+    kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": not url.startswith("postgresql")}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     elif url.startswith("postgresql"):
@@ -52,7 +58,55 @@ def make_engine(
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
+    if url.startswith("postgresql"):
+        event.listen(engine, "connect", _checked_in)
+        event.listen(engine, "checkin", _checked_in)
+        event.listen(engine, "checkout", _check_out(engine))
     return engine
+
+
+#: A pooled PostgreSQL connection idle longer than this is pinged before use:
+#: a firewall or NAT that drops idle connections says nothing to either end.
+PING_IF_IDLE_SECONDS = 10.0
+
+
+def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _check_out(engine: Engine) -> Callable[[Any, Any, Any], None]:
+    """The pool's check of a PostgreSQL connection before it is handed out.
+
+    ``pool_pre_ping`` costs a round trip on every checkout. But a server that
+    stops (a restart, a crash, ``pg_terminate_backend``, a pgbouncer restart)
+    closes its connections, and an idle connection's socket then has
+    something to read: its end, or the server's last message. A healthy idle
+    connection has nothing to read, and looking costs no round trip (a
+    ``poll`` with no timeout, as go-sql-driver/mysql's ``connCheck`` does).
+    So: ping when the socket is readable or the connection sat idle past
+    :data:`PING_IF_IDLE_SECONDS`; a failed ping makes the pool replace the
+    connection (``DisconnectionError``), as ``pool_pre_ping`` would."""
+
+    def check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle = time.monotonic() - record.info.get("idle_since", 0.0)
+        if idle <= PING_IF_IDLE_SECONDS and not _readable(dbapi_connection):
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError(f"pooled connection gone: {exc}") from exc
+
+    return check
+
+
+def _readable(dbapi_connection: Any) -> bool:
+    """Whether an idle connection's socket has anything to read (or is closed)."""
+    try:
+        poll = select.poll()  # no FD_SETSIZE limit, unlike select.select
+        poll.register(dbapi_connection.fileno(), select.POLLIN)
+        return bool(poll.poll(0))  # readable, hung up or in error
+    except (OSError, ValueError):  # closed here already: no descriptor
+        return True
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -71,7 +71,9 @@ def test_migrations_go_down_and_up_without_dropping(postgres_url: str, tmp_path:
     database = app.extensions["portcullis"].stores.database
     migrations.upgrade(database)
     migrations.upgrade(database)  # idempotent
-    assert migrations.current(database) == migrations.head() == "0006"
+    assert migrations.current(database) == migrations.head() == "0007"
+    with psycopg.connect(postgres_url) as conn:
+        (first_version,) = conn.execute("select version from policy_version").fetchone()
     migrations.downgrade(database, "base")
     assert migrations.current(database) is None
     migrations.upgrade(database)
@@ -81,6 +83,10 @@ def test_migrations_go_down_and_up_without_dropping(postgres_url: str, tmp_path:
             "select type, name from policies where system order by type"
         ).fetchall()
     assert count == 1
+    with psycopg.connect(postgres_url) as conn:
+        ((row_id, version),) = conn.execute("select id, version from policy_version").fetchall()
+    # Made again by the downgrade and upgrade: a number no process has held policies under.
+    assert row_id == 1 and version > first_version
     assert defaults == [
         ("MFA_ENROLL", "Default Policy"),
         ("OKTA_SIGN_ON", "Default Policy"),

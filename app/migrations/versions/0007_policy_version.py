@@ -8,10 +8,13 @@ Sign-in reads the active policies on every call. With this one-row table a
 process keeps them while the number stays the same, and reads the number in
 the same query as the user's groups (app.store.policies): every change to a
 policy or a rule raises it in the change's own transaction, so no process
-evaluates a policy that has changed once the change is committed.
+evaluates a policy that has changed once the change is committed. A later
+migration that changes policies or rules must raise it too.
 """
 
 from __future__ import annotations
+
+import time
 
 import sqlalchemy as sa
 from alembic import op
@@ -30,7 +33,9 @@ def upgrade() -> None:
         sa.Column('version', sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint('id'),
     )
-    op.bulk_insert(table, [{'id': 1, 'version': 1}])
+    # Not 1: a table dropped (downgrade) and made again must not repeat a
+    # number a running process may still hold policies under.
+    op.bulk_insert(table, [{'id': 1, 'version': time.time_ns() // 1000}])
 
 
 def downgrade() -> None:
