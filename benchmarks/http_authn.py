@@ -347,7 +347,9 @@ def _intro(when: datetime, versions: dict[str, str], settings: tuple[int, int]) 
         "Portcullis, its requests/s shown as a multiple of the floor's. CPU per worker is "
         "each gunicorn worker's user + system time during the run (/proc/<pid>/stat), as a "
         "share of one core: the workers share one listening socket, and a keep-alive "
-        "connection stays with the worker that accepted it.",
+        "connection stays with the worker that accepted it. RSS per worker is each "
+        "worker's resident memory (VmRSS, /proc/<pid>/status) as the run ends (issue 13: "
+        "at most 150 MiB under load).",
     ]
 
 
@@ -392,8 +394,8 @@ def _authn_table(primary: list[Run], cheap_run: Run, verify: list[Run]) -> list[
         "and the benchmark itself.",
         "",
         "| what | connections (wrk threads) | seconds | requests | requests/s | p50 ms "
-        "| p99 ms | as expected / other | CPU per worker | other work |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+        "| p99 ms | as expected / other | CPU per worker | RSS per worker (MiB) | other work |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |",
     ]
     runs = [*primary, cheap_run, *verify]
     for r in runs:
@@ -406,7 +408,7 @@ def _authn_table(primary: list[Run], cheap_run: Run, verify: list[Run]) -> list[
             f"| {r.label}{void} | {r.connections} ({r.threads}) | "
             f"{f['duration_us'] / 1e6:.1f} | {f['requests']} | {r.per_s:.1f} | "
             f"{_ms(f['p50_us'])} | {_ms(f['p99_us'])} | {f['success']} / {other} | "
-            f"{load.cpu_shares(r.worker_cpu)} | {r.other:.0f} % |"
+            f"{load.cpu_shares(r.worker_cpu)} | {load.rss_shares(r.worker_rss)} | {r.other:.0f} % |"
         )
     busiest = max(r.other for r in runs)
     if busiest > 10:

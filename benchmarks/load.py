@@ -54,6 +54,7 @@ class Run:
     all_commands: int = 0  # the whole server, every client (INFO commandstats)
     other: float = 0.0  # % of the machine used by other processes during the run
     worker_cpu: list[float] = field(default_factory=list)  # % of one core, per worker
+    worker_rss: list[float] = field(default_factory=list)  # MiB resident, per worker, at the end
 
     @property
     def per_s(self) -> float:
@@ -164,6 +165,7 @@ def wrk(
         done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
         elapsed = time.monotonic() - started
         workers_after = worker_ticks(api.worker_pids())
+        rss = worker_rss(api.worker_pids())
         cpu_after = cpu_snapshot()
         served_after, trips_after, limiter_after = api.counts()
     result = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH-RESULT ")), None)
@@ -175,6 +177,7 @@ def wrk(
     run.limiter_round_trips = limiter_after - limiter_before
     run.other = other_work(cpu_before, cpu_after)
     run.worker_cpu = worker_cpu(workers_before, workers_after, elapsed)
+    run.worker_rss = rss
     run.commands = dict(monitor.counts) if monitor else {}
     run.all_commands = sum(commandstats(client).values()) - sum(stats_before.values())
     f = run.figures
@@ -182,7 +185,7 @@ def wrk(
         f"{run.label}, {run.connections} connection(s): {f['requests']} requests, "
         f"{run.per_s:.1f}/s, p50 {f['p50_us'] / 1000:.1f} ms, p99 {f['p99_us'] / 1000:.1f} ms, "
         f"as expected {f['success']}, other {f['other']}, exhausted {f['exhausted']}, "
-        f"CPU per worker {cpu_shares(run.worker_cpu)}"
+        f"CPU per worker {cpu_shares(run.worker_cpu)}, RSS {rss_shares(run.worker_rss)}"
     )
     return run
 
@@ -233,6 +236,24 @@ def worker_cpu(before: dict[int, int], after: dict[int, int], seconds: float) ->
         return []
     shares = [(after[pid] - before[pid]) / TICKS / seconds * 100 for pid in before if pid in after]
     return sorted(shares, reverse=True)
+
+
+def worker_rss(pids: list[int]) -> list[float]:
+    """Each process' resident memory now (VmRSS, MiB), largest first."""
+    sizes = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as fh:
+                line = next(ln for ln in fh if ln.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            continue
+        sizes.append(int(line.split()[1]) / 1024)
+    return sorted(sizes, reverse=True)
+
+
+def rss_shares(sizes: list[float]) -> str:
+    """``112 / 108``: the per-worker RSS (MiB) as the tables show it."""
+    return " / ".join(f"{s:.0f}" for s in sizes) if sizes else "-"
 
 
 def cpu_shares(shares: list[float]) -> str:

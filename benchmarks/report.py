@@ -1,9 +1,10 @@
 """docs/benchmarks.md: the machine line, and the sections that each script owns.
 
 ``make bench`` (benchmarks/run.py) writes the file from its top; ``make soak``
-(benchmarks/soak.py) owns the section under :data:`SOAK_HEADING` and ``make
-profile`` (benchmarks/profile_paths.py) the one under :data:`PROFILE_HEADING`,
-which a ``make bench`` keeps as they were.
+(benchmarks/soak.py) owns the section under :data:`SOAK_HEADING`, ``make
+profile`` (benchmarks/profile_paths.py) the one under :data:`PROFILE_HEADING`
+and ``make bench-scale`` (benchmarks/scale.py) the one under
+:data:`SCALE_HEADING`, which a ``make bench`` keeps as they were.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from pathlib import Path
 BENCHMARKS_MD = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 SOAK_HEADING = "## Soak (make soak)"
 PROFILE_HEADING = "## Profiles (make profile)"
+SCALE_HEADING = "## Scale (make bench-scale)"
 #: Sections that make bench keeps as they were: other scripts own them.
-KEPT_HEADINGS = (PROFILE_HEADING, SOAK_HEADING)
+KEPT_HEADINGS = (PROFILE_HEADING, SCALE_HEADING, SOAK_HEADING)
 
 
 def machine() -> str:

@@ -270,8 +270,8 @@ def table(runs: list[load.Run], floor_run: load.Run) -> list[str]:
     """The target table: every row at 8 connections against the floor."""
     lines = [
         "| what (8 connections) | seconds | requests/s | p50 ms | p99 ms | x floor | target "
-        "| met | CPU per worker (% of one core) | as expected / other |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | ---: |",
+        "| met | CPU per worker (% of one core) | RSS per worker (MiB) | as expected / other |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- | ---: |",
     ]
     for r in [floor_run, *runs]:
         f = r.figures
@@ -289,6 +289,7 @@ def table(runs: list[load.Run], floor_run: load.Run) -> list[str]:
         lines.append(
             f"| {r.label} | {f['duration_us'] / 1e6:.1f} | {rate} | {f['p50_us'] / 1000:.1f} | "
             f"{p99:.1f} | {times_shown} | {goal} | {met} | {load.cpu_shares(r.worker_cpu)} | "
+            f"{load.rss_shares(r.worker_rss)} | "
             f"{f['success']} / {f['other'] + f['exhausted']} |"
         )
     return lines

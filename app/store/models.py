@@ -46,6 +46,17 @@ class UserRow(Base):
     recovery_answer_hash: Mapped[str | None] = mapped_column(Text)
     transitioning_to_status: Mapped[str | None] = mapped_column(String(20))
 
+    __table_args__ = (
+        # A sign-in by short name looks for ``login_lower LIKE 'name@%'``: on
+        # PostgreSQL only a text_pattern_ops index serves a prefix LIKE under a
+        # non-C collation (the unique index above does not).
+        Index(
+            "ix_users_login_lower_pattern",
+            "login_lower",
+            postgresql_ops={"login_lower": "text_pattern_ops"},
+        ),
+    )
+
 
 class GroupRow(Base):
     __tablename__ = "groups"

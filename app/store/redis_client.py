@@ -7,16 +7,18 @@ import contextlib
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
 
-import fakeredis
 import redis
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 
 from app.store.rate_limit import guard
+
+if TYPE_CHECKING:  # imported when a fakeredis:// URL asks for it: it brings numpy along
+    import fakeredis
 
 _FAKE_SERVERS: dict[str, fakeredis.FakeServer] = {}
 
@@ -147,6 +149,8 @@ def connect(url: str, timeout: float = 2.0) -> redis.Redis:
 def _client(url: str, timeout: float) -> redis.Redis:
     if url.startswith("fakeredis://"):
         name = url[len("fakeredis://") :] or "default"
+        import fakeredis
+
         server = _FAKE_SERVERS.setdefault(name, fakeredis.FakeServer())
         return fakeredis.FakeRedis(server=server, decode_responses=True)
     if url.startswith(SENTINEL_SCHEME + ":"):

@@ -30,6 +30,10 @@ def okta_timestamp(moment: datetime) -> str:
 # ---- the transaction document ------------------------------------------------------------
 
 
+def _default(value: Any) -> bool:
+    return value is None or value is False or value == []
+
+
 @dataclass
 class Tx:
     """What the transaction remembers between calls (JSON in Redis)."""
@@ -51,8 +55,13 @@ class Tx:
     mfa_waived: bool = False
 
     def to_doc(self) -> dict[str, Any]:
-        doc = asdict(self)
+        """The document without the fields that hold their defaults (None,
+        false, empty): a live transaction is a few hundred bytes of Redis.
+        ``user_id`` and ``progress`` are always there, which is all that
+        :meth:`from_doc` (this version's and the one before) needs."""
+        doc = {k: v for k, v in asdict(self).items() if k == "user_id" or not _default(v)}
         doc["status"] = self.status.value
+        doc["progress"] = {k: v for k, v in doc["progress"].items() if not _default(v)}
         return doc
 
     @classmethod

@@ -56,7 +56,10 @@ def primary(ctx: Context, body: dict[str, Any], sid: str | None = None) -> View:
     relay_state = string(body, "relayState", required=False)
     now = ctx.clock()
     with ctx.stores.reading() as uow:
-        user = uow.users.by_login(username) or uow.users.by_shortname(username)
+        user = uow.users.by_login(username) or (
+            # A short name has no "@" (a login has exactly one): no search otherwise.
+            uow.users.by_shortname(username) if "@" not in username else None
+        )
         policy = transaction.effective_for(ctx, uow, user) if user is not None else None
     if user is None or policy is None or not user.has_password or user.status in CANNOT_SIGN_IN:
         burn_hash(ctx, password)
