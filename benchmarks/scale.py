@@ -279,6 +279,79 @@ def sessions(instance: Path) -> dict[str, Any]:
         process.wait()
 
 
+# ---- P6: two instances against one ----------------------------------------------------------
+
+
+def two_instances(instance: Path) -> dict[str, Any]:
+    """WorkOS challenges at 8 connections: one instance (gunicorn.conf.py's
+    workers), then two instances on the same PostgreSQL and Redis, each with
+    as many workers and half the connections (two wrk processes at once)."""
+    import shutil
+    from concurrent.futures import ThreadPoolExecutor
+
+    import load
+    import redis
+
+    target = server.Target("portcullis_scale_two", TARGET.redis_url)
+    first, second = instance / "a", instance / "b"
+    first.mkdir()
+    server.prepare(first, target)
+    shutil.copytree(first, second)  # the same keys and admin token, as two hosts share
+    client = redis.Redis.from_url(target.redis_url)
+    key = server.flask(first, target, "create-api-key", "--name", "scale").split()[-1]
+    bearer = f"Bearer {key}"
+    expect = load.Expect(201, '"authentication_challenge"')
+    result: dict[str, Any] = {}
+    with server.serve(first, target, {}) as a:
+        pool = [factors.enrol_workos(a, key, i) for i in range(200)]
+        lines = instance / "challenges.txt"
+        lines.write_text(
+            "".join(f"POST /auth/factors/{f.factor_id}/challenge {{}}\n" for f in pool)
+        )
+        load.wrk(
+            a, client, load.Run("warm-up", 8, 2, expect), lines, 2, "cycle", authorization=bearer
+        )
+        one = load.wrk(
+            a,
+            client,
+            load.Run("one instance", 8, 2, expect),
+            lines,
+            10,
+            "cycle",
+            authorization=bearer,
+        )
+        result["one"] = (one, a.workers, a.threads)
+        with server.serve(second, target, {}) as b:
+            for api in (a, b):
+                load.wrk(
+                    api,
+                    client,
+                    load.Run("warm-up", 4, 1, expect),
+                    lines,
+                    2,
+                    "cycle",
+                    authorization=bearer,
+                )
+            with ThreadPoolExecutor(2) as threads:
+                runs = list(
+                    threads.map(
+                        lambda api: load.wrk(
+                            api,
+                            client,
+                            load.Run("two instances", 4, 1, expect),
+                            lines,
+                            10,
+                            "cycle",
+                            authorization=bearer,
+                        ),
+                        (a, b),
+                    )
+                )
+            result["two"] = runs
+    server.drop_database(target)
+    return result
+
+
 # ---- the report ------------------------------------------------------------------------------
 
 
@@ -288,7 +361,20 @@ def main() -> None:
         instance = Path(tmp)
         results, seed_seconds, plans = million(instance)
         memory = sessions(instance)
-    write(results, seed_seconds, plans, memory, load)
+        pair = two_instances(instance)
+    write(results, seed_seconds, plans, memory, pair, load)
+
+
+def _cpu(run: Any) -> str:
+    import load
+
+    return str(load.cpu_shares(run.worker_cpu))
+
+
+def _rss(run: Any) -> str:
+    import load
+
+    return str(load.rss_shares(run.worker_rss))
 
 
 def write(
@@ -296,6 +382,7 @@ def write(
     seed_seconds: float,
     plans: list[tuple[str, str]],
     memory: dict[str, Any],
+    pair: dict[str, Any],
     load: float,
 ) -> None:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -351,6 +438,34 @@ def write(
         "",
         f"100,000 live sessions take **{total / 2**20:.1f} MiB** of Redis "
         f"(target: at most 50 MiB: {'**met**' if total <= target else '**not met**'}).",
+        "",
+    ]
+    one, workers, threads = pair["one"]
+    two = pair["two"]
+    both = sum(r.per_s for r in two)
+    lines += [
+        "### P6: two instances against one",
+        "",
+        "`POST /auth/factors/{id}/challenge` (WorkOS, cycling over 200 TOTP factors) for "
+        f"10 s at 8 connections: one instance ({workers} workers x {threads} threads, "
+        "gunicorn.conf.py's choice here), then two instances with the same settings on the "
+        "same PostgreSQL and Redis, each driven by a wrk of its own at 4 connections, both "
+        "at once. All on this machine's cores, with PostgreSQL, Redis and wrk.",
+        "",
+        "| run | requests/s | p50 ms | p99 ms | CPU per worker | RSS per worker (MiB) |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
+        f"| one instance | {one.per_s:,.0f} | {one.figures['p50_us'] / 1000:.1f} | "
+        f"{one.figures['p99_us'] / 1000:.1f} | {_cpu(one)} | {_rss(one)} |",
+    ]
+    for name, r in zip(("two instances: A", "two instances: B"), two, strict=True):
+        lines.append(
+            f"| {name} | {r.per_s:,.0f} | {r.figures['p50_us'] / 1000:.1f} | "
+            f"{r.figures['p99_us'] / 1000:.1f} | {_cpu(r)} | {_rss(r)} |"
+        )
+    lines += [
+        f"| two instances: both | {both:,.0f} | | | | |",
+        "",
+        f"Two instances served **{both / one.per_s:.2f} x** what one did.",
         "",
     ]
     path = report.BENCHMARKS_MD
