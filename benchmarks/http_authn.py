@@ -496,7 +496,6 @@ def _redis(primary: list[Run], cheap_run: Run, verify: list[Run]) -> list[str]:
 def _memory(m: targets.Memory) -> list[str]:
     transaction = m.transaction + m.lease
     met = "met" if transaction <= TRANSACTION_BYTES_TARGET else "not met"
-    session = m.session + m.sid + m.user_sessions
     return [
         "### Redis bytes per live transaction, session and remembered device",
         "",
@@ -505,8 +504,7 @@ def _memory(m: targets.Memory) -> list[str]:
         f"| live transaction (target ≤ {TRANSACTION_BYTES_TARGET} bytes: **{met}**) | "
         f"`authn:{{…}}` + its lease `authn:{{…}}:lease` | {m.transaction} + {m.lease} = "
         f"{transaction} |",
-        f"| session | `session:…` + `sid:…` + `user-sessions:<user>` (one member) | "
-        f"{m.session} + {m.sid} + {m.user_sessions} = {session} |",
+        f"| session | `session:…` (the cookie carries its id; no per-user index) | {m.session} |",
         f"| remembered device | `device:<user>:…` | {m.device} |",
         "",
         "Redis' own estimate of each key (`MEMORY USAGE`, every element sampled), key and "
@@ -516,8 +514,8 @@ def _memory(m: targets.Memory) -> list[str]:
         "call, so the benchmark sets one of the server's shape (a 16-hex-digit nonce with a "
         "millisecond expiry) beside a live transaction, measures it and deletes it. The "
         "session is one made from a sign-in (`POST /api/v1/sessions`) whose verify asked to "
-        "remember the device; the user's set of sessions holds that one session, so its "
-        "figure is the set's whole size (a further member costs less).",
+        "remember the device. Ending all of a user's sessions adds one mark per user "
+        "(`sessions-ended:<user>`), kept no longer than a session could live.",
     ]
 
 

@@ -305,8 +305,6 @@ class Memory:
     transaction: int
     lease: int
     session: int
-    sid: int
-    user_sessions: int
     device: int
     transactions_seen: int
 
@@ -351,10 +349,6 @@ def memory(api: server.Api, client: Any, user: factors.Enrolled) -> Memory:
         raise RuntimeError(f"verify answered {done['status']}")
     session = api.ok("POST", "/api/v1/sessions", {"sessionToken": done["sessionToken"]})
     session_key = f"session:{session['id']}".encode()
-    sid_key = next(
-        k for k in client.scan_iter(match="sid:*") if client.get(k) == session["id"].encode()
-    )
-    user_key = f"user-sessions:{user.user_id}".encode()
     device_key = next(client.scan_iter(match=f"device:{user.user_id}:*"), None)
     if device_key is None:
         raise RuntimeError("no remembered device under device:*")
@@ -362,8 +356,6 @@ def memory(api: server.Api, client: Any, user: factors.Enrolled) -> Memory:
         transaction=int(statistics.median(sizes)),
         lease=lease,
         session=int(client.memory_usage(session_key, samples=0)),
-        sid=int(client.memory_usage(sid_key, samples=0)),
-        user_sessions=int(client.memory_usage(user_key, samples=0)),
         device=int(client.memory_usage(device_key, samples=0)),
         transactions_seen=len(sizes),
     )

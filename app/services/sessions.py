@@ -138,12 +138,10 @@ def end(ctx: Context, session: Session) -> None:
     ctx.stores.sessions.delete(session.record)
 
 
-def end_all_for_user(ctx: Context, user_id: str) -> int:
+def end_all_for_user(ctx: Context, user_id: str) -> None:
     """End every session of the user (sign-out everywhere, credential changes)."""
-    ended = ctx.stores.sessions.delete_for_user(user_id)
-    if ended:
-        log.info("ended %d session(s) of user %s", ended, user_id)
-    return ended
+    ctx.stores.sessions.delete_for_user(user_id)
+    log.info("ended the sessions of user %s", user_id)
 
 
 def end_all_before_commit(ctx: Context, uow: UnitOfWork, user_id: str) -> None:
