@@ -56,7 +56,11 @@ HEADING = report.PROFILE_HEADING
 #: pattern, file pattern).
 OPERATIONS: list[tuple[str, str, str]] = [
     ("SSWS / WorkOS key lookup", r"authenticate", r"(^|/)app/services/(api_tokens|workos_mfa)\.py"),
-    ("rate limiter", r".*", r"(^|/)app/(api/rate_limits|store/rate_limit)\.py"),
+    (
+        "rate limiter (with the Redis round trip it rides on)",
+        r".*",
+        r"(^|/)app/(api/rate_limits|store/rate_limit)\.py",
+    ),
 ]
 #: Libraries, by the file a frame is in: (part, file pattern).
 LIBRARIES: list[tuple[str, str]] = [
@@ -287,7 +291,7 @@ _FRAME = re.compile(
     r'<title>(?P<title>[^<]*)</title><rect [^>]*y="(?P<y>\d+)"[^>]*'
     r'fg:x="(?P<x>\d+)" fg:w="(?P<w>\d+)"'
 )
-_TITLE = re.compile(r"^(?P<name>.*?) \((?P<file>[^()]*?)(?::\d+)?\) \(\d+ samples")
+_TITLE = re.compile(r"^(?P<name>.*?) \((?P<file>[^()]*?)(?::\d+)?\) \([\d,]+ samples")
 
 
 @dataclass

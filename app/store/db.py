@@ -200,7 +200,11 @@ class Database:
             session.close()
 
     def ping(self) -> None:
+        """One round trip: ``SELECT 1`` outside a transaction on PostgreSQL
+        (a transaction would add its BEGIN and ROLLBACK)."""
         with self.engine.connect() as conn:
+            if self._reads_autocommit:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:

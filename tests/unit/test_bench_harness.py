@@ -135,7 +135,7 @@ def test_usable_counts_the_codes_without_spending_them() -> None:
 def _box(title: str, depth: int, x: int, w: int) -> str:
     y = 52 + 16 * depth
     return (
-        f'<g><title>{title} ({w} samples, 1%)</title><rect x="0%" y="{y}" width="1%" '
+        f'<g><title>{title} ({w:,} samples, 1%)</title><rect x="0%" y="{y}" width="1%" '
         f'height="15" fill="rgb(1,2,3)" fg:x="{x}" fg:w="{w}"/><text x="0">t</text></g>'
     )
 
@@ -145,17 +145,17 @@ def test_a_profile_gives_each_sample_to_its_operation_else_its_library_else_its_
 
     svg = "".join(
         [
-            _box("all", 0, 0, 100),
+            _box("all", 0, 0, 1000),
             # a webargs wrapper around the whole view: only its own samples are parsing
-            _box("use_args.wrapper (webargs/core.py:1)", 1, 0, 100),
-            _box("verify (app/api/factors.py:10)", 2, 0, 90),
+            _box("use_args.wrapper (webargs/core.py:1)", 1, 0, 1000),
+            _box("verify (app/api/factors.py:10)", 2, 0, 900),
             # the SSWS lookup takes its SQL with it
-            _box("authenticate (app/services/api_tokens.py:36)", 3, 0, 30),
-            _box("Session.execute (sqlalchemy/orm/session.py:1)", 4, 0, 30),
+            _box("authenticate (app/services/api_tokens.py:36)", 3, 0, 300),
+            _box("Session.execute (sqlalchemy/orm/session.py:1)", 4, 0, 300),
             # SQL elsewhere is SQL; the socket read under redis-py is Redis'
-            _box("Query.one (sqlalchemy/orm/query.py:1)", 3, 30, 40),
-            _box("Redis.execute (redis/client.py:1)", 3, 70, 15),
-            _box("socket.recv (socket.py:1)", 4, 70, 15),
+            _box("Query.one (sqlalchemy/orm/query.py:1)", 3, 300, 400),
+            _box("Redis.execute (redis/client.py:1)", 3, 700, 150),
+            _box("socket.recv (socket.py:1)", 4, 700, 150),
         ]
     )
     assert profile_paths.shares(svg) == {
