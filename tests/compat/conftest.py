@@ -9,6 +9,7 @@ One server for the whole run: each test makes its own users and groups.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -49,6 +50,64 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes], seconds: floa
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"nothing answered at {url} within {seconds:.0f} s")
+
+
+def embedded_env(instance: Path, port: int, **extra: str) -> dict[str, str]:
+    """The environment of a throw-away server on the embedded defaults (SQLite
+    in ``instance``, fakeredis), the cheapest argon2id (these tests are about
+    protocols, not hashing), no SMTP or Twilio; ``extra`` on top."""
+    env = {
+        **os.environ,
+        "PORTCULLIS_INSTANCE": str(instance),
+        "REDIS_URL": "fakeredis://",
+        "PORT": str(port),
+        "BASE_URL": f"http://127.0.0.1:{port}",
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_COST": "8192",
+        "ARGON2_PARALLELISM": "1",
+        **extra,
+    }
+    for name in ("DATABASE_URL", "SMTP_HOST", "TWILIO_ACCOUNT_SID"):
+        if name not in extra:
+            env.pop(name, None)
+    return env
+
+
+def bootstrap(env: dict[str, str]) -> str:
+    """``flask db upgrade`` and ``flask bootstrap`` in ``env``; the admin token."""
+    flask = [str(BIN / "flask"), "--app", "wsgi"]
+    for command in (["db", "upgrade"], ["bootstrap"]):
+        subprocess.run([*flask, *command], env=env, cwd=ROOT, check=True, capture_output=True)
+    return (Path(env["PORTCULLIS_INSTANCE"]) / "admin-token").read_text().strip()
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict[str, str], log: Path) -> Iterator[str]:
+    """``wsgi:app`` on gunicorn (1 worker x 4 threads) at ``env``'s PORT until
+    the block ends, its output in ``log``; yields the base URL once
+    ``/healthz`` answers."""
+    base = f"http://127.0.0.1:{env['PORT']}"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                *(str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{env['PORT']}"),
+                *("--workers", "1", "--threads", "4", "wsgi:app"),
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until_serving(f"{base}/healthz", process)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def missing_tool(message: str) -> None:
@@ -201,49 +260,7 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     instance = tmp_path_factory.mktemp("portcullis")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PORTCULLIS_INSTANCE": str(instance),
-        "REDIS_URL": "fakeredis://",
-        "PORT": str(port),
-        "BASE_URL": base,
-        # The cheapest argon2id: sign-ins in these tests are about the protocol.
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST": "8192",
-        "ARGON2_PARALLELISM": "1",
-    }
-    for name in ("DATABASE_URL", "SMTP_HOST", "TWILIO_ACCOUNT_SID"):
-        env.pop(name, None)
-    flask = [str(BIN / "flask"), "--app", "wsgi"]
-    for command in (["db", "upgrade"], ["bootstrap"]):
-        subprocess.run([*flask, *command], env=env, cwd=ROOT, check=True, capture_output=True)
-    token = (instance / "admin-token").read_text().strip()
-    log = (instance / "server.log").open("wb")
-    process = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--threads",
-            "4",
-            "wsgi:app",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_until_serving(f"{base}/healthz", process)
+    env = embedded_env(instance, free_port())
+    token = bootstrap(env)
+    with gunicorn(env, instance / "server.log") as base:
         yield LiveServer(base=base, admin=Admin(base, token), instance=instance)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()

@@ -16,10 +16,6 @@ import json
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,18 +24,13 @@ from typing import Any
 import pyotp
 import pytest
 
+from tests.compat.conftest import bootstrap, embedded_env, free_port, gunicorn
+
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PASSWORD = "Sup3r-Secret-Phrase"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Admin:
@@ -71,49 +62,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             pytest.fail(message)
         pytest.skip(message)
     instance = tmp_path_factory.mktemp("signin-page")
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PORTCULLIS_INSTANCE": str(instance),
-        "REDIS_URL": "fakeredis://",
-        "PORT": str(port),
-        "BASE_URL": base,
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST": "8192",
-        "ARGON2_PARALLELISM": "1",
-    }
-    for name in ("DATABASE_URL", "SMTP_HOST", "TWILIO_ACCOUNT_SID"):
-        env.pop(name, None)
-    flask = [str(BIN / "flask"), "--app", "wsgi"]
-    subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
-    subprocess.run([*flask, "bootstrap"], env=env, cwd=ROOT, check=True, capture_output=True)
-    token = (instance / "admin-token").read_text().strip()
-    process = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--threads",
-            "4",
-            "wsgi:app",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(150):
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=1):
-                break
-        except OSError:
-            time.sleep(0.1)
-    yield {"base": base, "admin": Admin(base, token)}
-    process.terminate()
-    process.wait(timeout=10)
+    env = embedded_env(instance, free_port())
+    token = bootstrap(env)
+    with gunicorn(env, instance / "server.log") as base:
+        yield {"base": base, "admin": Admin(base, token)}
 
 
 @pytest.fixture(scope="module")

@@ -16,13 +16,11 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import subprocess
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -32,7 +30,7 @@ from app import create_app
 from app.config import Settings
 from app.services import api_tokens, workos_mfa
 from app.store import migrations
-from tests.compat.conftest import BIN, ROOT, Admin, free_port, wait_until_serving
+from tests.compat.conftest import Admin, free_port, gunicorn
 from tests.conftest import PASSWORD, _reset_postgres, settings_for
 from tests.integration.test_outages import PrivateRedis
 
@@ -99,29 +97,6 @@ class Pair:
         return Admin(self.a, self.token)
 
 
-def _serve(index: int, env: dict[str, str], tmp: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    port = free_port()
-    log = (tmp / f"server-{index}.log").open("wb")
-    process = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--threads",
-            "4",
-            "wsgi:app",
-        ],
-        env={**env, "PORTCULLIS_INSTANCE": str(tmp / f"instance-{index}"), "PORT": str(port)},
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    log.close()
-    return f"http://127.0.0.1:{port}", process
-
-
 @pytest.fixture(scope="module")
 def pair(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     tmp = tmp_path_factory.mktemp("two-instances")
@@ -148,21 +123,17 @@ def pair(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     }
     for name in ("SMTP_HOST", "TWILIO_ACCOUNT_SID"):
         env.pop(name, None)
-    servers = [_serve(index, env, tmp) for index in range(2)]
+    instances = [
+        {**env, "PORTCULLIS_INSTANCE": str(tmp / f"instance-{i}"), "PORT": str(free_port())}
+        for i in range(2)
+    ]
     try:
-        for base, process in servers:
-            wait_until_serving(f"{base}/healthz", process)
-        (a, _), (b, _) = servers
-        yield Pair(a, b, token, workos_key, operator)
+        with (
+            gunicorn(instances[0], tmp / "server-0.log") as a,
+            gunicorn(instances[1], tmp / "server-1.log") as b,
+        ):
+            yield Pair(a, b, token, workos_key, operator)
     finally:
-        for _, process in servers:
-            process.terminate()
-        for _, process in servers:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
         operator.stores.database.dispose()
         redis_server.stop()
 
