@@ -4,17 +4,20 @@ sessions were all ended.
 A session has a public id (``102…``, what the Sessions API shows) and a
 secret; the ``sid`` cookie is ``<id>.<secret>``, and the record keeps only a
 SHA-256 of the secret (compared in constant time). The record is a compact
-JSON (short names, defaults left out) after the time Redis made it (ms) and
-the user's id: ``<created ms>|<user id>|<json>``. It expires with the
-session (idle timeout, capped by the absolute lifetime).
+JSON (short names, defaults left out) after the user's mark when it was
+made (below) and the user's id: ``<mark>|<user id>|<json>``. It expires with the session
+(idle timeout, capped by the absolute lifetime).
 
 "End all of a user's sessions" (sign-out everywhere, a new password, a
-suspension) writes one mark, ``sessions-ended:<user>`` = Redis' time now:
-a session made at or before its user's mark is ended, whoever reads it, in
-the same script that reads it. The mark lives as long as the longest a
-session could still live (``sessions:longest``, whose TTL only grows, to
-each session's TTL), so it never outlives what it ends, and there is no
-per-user index of sessions to keep, prune or grow. About 480 bytes of Redis
+suspension) raises one counter, ``sessions-ended:<user>`` (the mark). A
+session keeps the mark's value when it is made and is live only while the
+mark still has that value: the read script checks, so every session of the
+user made before is ended for every reader at once, and none made after.
+No clock is involved. The mark lives as long as the longest a session could
+still live (``sessions:longest``, whose TTL only grows to each session's
+TTL), and each session made or refreshed later keeps it at least as long as
+itself. So it never outlives what depends on it, and there is no per-user
+index of sessions to keep, prune or grow. About 480 bytes of Redis
 per live session (docs/benchmarks.md, "Scale").
 
 Sessions from before this layout (a full JSON record, a ``sid:<sha256>`` key
@@ -67,56 +70,65 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 # Every script builds the mark's key from the user in the record: one Redis
-# primary, as for the transaction scripts (Cluster is not supported).
-_NOW_MS = """
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-"""
-# KEYS: the session, sessions:longest. ARGV: user id, record, TTL seconds.
-_CREATE = (
-    _NOW_MS
-    + """
-redis.call('SET', KEYS[1], now .. '|' .. ARGV[1] .. '|' .. ARGV[2], 'EX', ARGV[3])
-if redis.call('TTL', KEYS[2]) < tonumber(ARGV[3]) then
-  redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
+# primary, as for the transaction scripts (Cluster is not supported). The mark
+# is a counter: a session keeps the value it had when the session was made and
+# is live only while the value is the same, so no clock is involved.
+_LIVE_AS_LONG_AS = """
+local function outlive(key, ttl)
+  if redis.call('EXISTS', key) == 1 and redis.call('TTL', key) < ttl then
+    redis.call('EXPIRE', key, ttl)
+  end
 end
+"""
+# KEYS: the session, sessions:longest, the user's mark. ARGV: user id, record, TTL.
+_CREATE = (
+    _LIVE_AS_LONG_AS
+    + """
+local ttl = tonumber(ARGV[3])
+local mark = redis.call('GET', KEYS[3]) or '0'
+redis.call('SET', KEYS[1], mark .. '|' .. ARGV[1] .. '|' .. ARGV[2], 'EX', ttl)
+if redis.call('TTL', KEYS[2]) < ttl then redis.call('SET', KEYS[2], '1', 'EX', ttl) end
+outlive(KEYS[3], ttl)
 return 1
 """
 )
 # KEYS: the session. ARGV: the mark's prefix. The stored value, or false if
-# there is none or its user's sessions were ended after it was made.
+# there is none or its user's sessions were ended since it was made.
 _READ = """
 local value = redis.call('GET', KEYS[1])
 if not value then return false end
-local made, user = string.match(value, '^(%d+)|([^|]*)|')
-if not made then return value end
-local ended = redis.call('GET', ARGV[1] .. user)
-if ended and tonumber(made) <= tonumber(ended) then return false end
+local mark, user = string.match(value, '^(%d+)|([^|]*)|')
+if not mark then return value end
+local now = redis.call('GET', ARGV[1] .. user) or '0'
+if now ~= mark then return false end
 return value
 """
-# KEYS: the session, sessions:longest. ARGV: the record, TTL seconds. The
-# record keeps its time and user; 0 if the session is gone.
-_SAVE = """
+# KEYS: the session, sessions:longest. ARGV: the record, TTL, the mark's prefix.
+# The record keeps its mark and user; 0 if the session is gone.
+_SAVE = (
+    _LIVE_AS_LONG_AS
+    + """
 local value = redis.call('GET', KEYS[1])
 if not value then return 0 end
-local head = string.match(value, '^(%d+|[^|]*|)')
+local head, user = string.match(value, '^(%d+|([^|]*)|)')
 if not head then return 0 end
-redis.call('SET', KEYS[1], head .. ARGV[1], 'EX', ARGV[2])
-if redis.call('TTL', KEYS[2]) < tonumber(ARGV[2]) then
-  redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
-end
-return 1
-"""
-# KEYS: the user's mark, sessions:longest. Every session of the user made
-# until now is ended; the mark lasts as long as the longest session could.
-_END_ALL = (
-    _NOW_MS
-    + """
-local ttl = redis.call('TTL', KEYS[2])
-if ttl > 0 then redis.call('SET', KEYS[1], now, 'EX', ttl) end
+local ttl = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], head .. ARGV[1], 'EX', ttl)
+if redis.call('TTL', KEYS[2]) < ttl then redis.call('SET', KEYS[2], '1', 'EX', ttl) end
+outlive(ARGV[3] .. user, ttl)
 return 1
 """
 )
+# KEYS: the user's mark, sessions:longest. Every session of the user made
+# until now is ended; the mark lasts as long as the longest session could
+# (and each session made or refreshed later keeps it at least that long).
+_END_ALL = """
+local ttl = redis.call('TTL', KEYS[2])
+if ttl <= 0 then return 0 end
+redis.call('INCR', KEYS[1])
+if redis.call('TTL', KEYS[1]) < ttl then redis.call('EXPIRE', KEYS[1], ttl) end
+return 1
+"""
 
 
 def _secret_digest(secret: str) -> str:
@@ -173,8 +185,10 @@ class Sessions:
         session_id = SESSION_ID_PREFIX + secrets.token_urlsafe(16)
         secret = secrets.token_urlsafe(32)
         packed = _pack({**record, "secret": _secret_digest(secret)})
+        user_id = record["user_id"]
         self._create(
-            keys=[self._key(session_id), LONGEST], args=[record["user_id"], packed, ttl_seconds]
+            keys=[self._key(session_id), LONGEST, ENDED_PREFIX + user_id],
+            args=[user_id, packed, ttl_seconds],
         )
         return session_id, f"{session_id}.{secret}"
 
@@ -203,7 +217,10 @@ class Sessions:
             pipe.expire(self._legacy_cookie_key(record["cookie"]), ttl_seconds)
             pipe.execute()
             return
-        self._save(keys=[self._key(record["id"]), LONGEST], args=[_pack(record), ttl_seconds])
+        self._save(
+            keys=[self._key(record["id"]), LONGEST],
+            args=[_pack(record), ttl_seconds, ENDED_PREFIX],
+        )
 
     def delete(self, record: dict[str, Any]) -> None:
         keys = [self._key(record["id"])]

@@ -97,6 +97,31 @@ def test_the_mark_lasts_as_long_as_the_longest_session_could_and_no_longer(ctx: 
     assert 8900 < redis.ttl(f"sessions-ended:{USER}") <= 9000
 
 
+def test_a_session_made_after_the_mark_keeps_it_alive_as_long_as_itself(ctx: Any) -> None:
+    """Else the mark would expire first, and the session, made under its value,
+    would read as ended."""
+    sessions, redis = ctx.stores.sessions, ctx.stores.redis
+    sessions.create(_record(), 100)
+    sessions.delete_for_user(USER)
+    assert 0 < redis.ttl(f"sessions-ended:{USER}") <= 100
+    later, cookie = sessions.create(_record(), 7200)
+    assert 7100 < redis.ttl(f"sessions-ended:{USER}") <= 7200
+    sessions.save(sessions.get(later), 9000)
+    assert 8900 < redis.ttl(f"sessions-ended:{USER}") <= 9000
+    assert sessions.by_cookie(cookie) is not None
+
+
+def test_a_session_made_at_once_after_ending_them_all_lives(ctx: Any) -> None:
+    """No clock: even in the same millisecond as the end, the next session is live."""
+    sessions = ctx.stores.sessions
+    for _ in range(20):
+        old, _ = sessions.create(_record(), 7200)
+        sessions.delete_for_user(USER)
+        new, cookie = sessions.create(_record(), 7200)
+        assert sessions.get(old) is None
+        assert sessions.by_cookie(cookie) is not None and sessions.get(new) is not None
+
+
 def test_a_session_from_before_the_compact_layout_still_works_and_ends(ctx: Any) -> None:
     """Stored by the previous version: a full JSON record with its id and the
     cookie's digest, ``sid:<digest>`` and the user's set."""
