@@ -82,8 +82,10 @@ def bootstrap(env: dict[str, str]) -> str:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], log: Path) -> Iterator[str]:
-    """``wsgi:app`` on gunicorn (1 worker x 4 threads) at ``env``'s PORT until
+def gunicorn(
+    env: dict[str, str], log: Path, *, app: str = "wsgi:app", threads: int = 4
+) -> Iterator[str]:
+    """``app`` on gunicorn (1 worker, ``threads`` threads) at ``env``'s PORT until
     the block ends, its output in ``log``; yields the base URL once
     ``/healthz`` answers."""
     base = f"http://127.0.0.1:{env['PORT']}"
@@ -91,7 +93,7 @@ def gunicorn(env: dict[str, str], log: Path) -> Iterator[str]:
         process = subprocess.Popen(
             [
                 *(str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{env['PORT']}"),
-                *("--workers", "1", "--threads", "4", "wsgi:app"),
+                *("--workers", "1", "--threads", str(threads), "--timeout", "60", app),
             ],
             env=env,
             cwd=ROOT,
@@ -212,6 +214,25 @@ class Admin:
                 "name": "Require MFA",
                 "priority": 1,
                 "actions": {"signon": {"access": "ALLOW", "requireFactor": True}},
+            },
+        )
+
+    def lock_after(self, group_id: str, max_attempts: int) -> None:
+        """A PASSWORD policy for the group that locks after ``max_attempts``
+        failures and says so (the answers tell judged failures from refusals)."""
+        self(
+            "POST",
+            "/api/v1/policies",
+            {
+                "type": "PASSWORD",
+                "name": f"Lockout for {group_id}",
+                "priority": 1,
+                "conditions": {"people": {"groups": {"include": [group_id]}}},
+                "settings": {
+                    "password": {
+                        "lockout": {"maxAttempts": max_attempts, "showLockoutFailures": True}
+                    }
+                },
             },
         )
 

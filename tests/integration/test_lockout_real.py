@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import threading
 import urllib.error
 import urllib.request
@@ -30,7 +29,7 @@ import redis
 from app import create_app
 from app.services import api_tokens
 from app.store import migrations
-from tests.compat.conftest import BIN, ROOT, Admin, free_port, wait_until_serving
+from tests.compat.conftest import Admin, free_port, gunicorn
 from tests.conftest import PASSWORD, REAL_REDIS_URL, _reset_postgres, settings_for
 
 pytestmark = pytest.mark.integration
@@ -111,60 +110,31 @@ def cluster(postgres_url: str, tmp_path: Path) -> Iterator[Cluster]:
     migrations.upgrade(ctx.stores.database)
     _, token = api_tokens.create_token(ctx, "lockout-race")
     ctx.stores.database.dispose()
-    servers: list[subprocess.Popen[bytes]] = []
-    bases = []
-    try:
-        for index in range(2):
-            port = free_port()
-            base = f"http://127.0.0.1:{port}"
-            env = {
+    envs = []
+    for index in range(2):
+        port = free_port()
+        envs.append(
+            {
                 **os.environ,
                 "PORTCULLIS_INSTANCE": str(tmp_path / f"instance-{index}"),
                 "DATABASE_URL": postgres_url,
                 "REDIS_URL": REAL_REDIS_URL,
                 "SECRET_KEY": settings.secret_key,
                 "ENCRYPTION_KEY": settings.encryption_key,
-                "BASE_URL": base,
+                "BASE_URL": f"http://127.0.0.1:{port}",
                 "PORT": str(port),
                 "RATE_LIMIT_AUTHN": "off",
                 "ARGON2_TIME_COST": "1",
                 "ARGON2_MEMORY_COST": "1024",
                 "ARGON2_PARALLELISM": "1",
             }
-            log = (tmp_path / f"server-{index}.log").open("wb")
-            servers.append(
-                subprocess.Popen(
-                    [
-                        str(BIN / "gunicorn"),
-                        "--bind",
-                        f"127.0.0.1:{port}",
-                        "--workers",
-                        "1",
-                        "--threads",
-                        "16",
-                        "--timeout",
-                        "60",
-                        "tests.integration.judging_wsgi:app",
-                    ],
-                    env=env,
-                    cwd=ROOT,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-            log.close()
-            wait_until_serving(f"{base}/healthz", servers[-1])
-            bases.append(base)
-        yield Cluster(bases, Admin(bases[0], token), client)
-    finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
+        )
+    app, threads = "tests.integration.judging_wsgi:app", 16
+    with (
+        gunicorn(envs[0], tmp_path / "server-0.log", app=app, threads=threads) as a,
+        gunicorn(envs[1], tmp_path / "server-1.log", app=app, threads=threads) as b,
+    ):
+        yield Cluster([a, b], Admin(a, token), client)
 
 
 def _user(cluster: Cluster, login: str, *, mfa: bool) -> tuple[dict[str, Any], dict[str, str]]:
@@ -173,19 +143,7 @@ def _user(cluster: Cluster, login: str, *, mfa: bool) -> tuple[dict[str, Any], d
     sign-on rule that asks for a factor and an active Google Authenticator."""
     admin = cluster.admin
     group = admin.group(f"lockout {login}")
-    admin(
-        "POST",
-        "/api/v1/policies",
-        {
-            "type": "PASSWORD",
-            "name": f"Lockout for {login}",
-            "priority": 1,
-            "conditions": {"people": {"groups": {"include": [group]}}},
-            "settings": {
-                "password": {"lockout": {"maxAttempts": MAX_ATTEMPTS, "showLockoutFailures": True}}
-            },
-        },
-    )
+    admin.lock_after(group, MAX_ATTEMPTS)
     user = admin.user(login, group)
     factor: dict[str, str] = {}
     if mfa:

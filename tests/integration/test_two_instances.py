@@ -221,19 +221,7 @@ def test_a_totp_code_used_on_a_is_a_replay_on_b(pair: Pair) -> None:
 def test_failed_passwords_alternating_a_and_b_lock_the_user(pair: Pair) -> None:
     login = "alternating@example.com"
     group = pair.admin.group(f"group of {login}")
-    pair.admin(
-        "POST",
-        "/api/v1/policies",
-        {
-            "type": "PASSWORD",
-            "name": f"Lockout for {login}",
-            "priority": 1,
-            "conditions": {"people": {"groups": {"include": [group]}}},
-            "settings": {
-                "password": {"lockout": {"maxAttempts": MAX_ATTEMPTS, "showLockoutFailures": True}}
-            },
-        },
-    )
+    pair.admin.lock_after(group, MAX_ATTEMPTS)
     user = pair.admin.user(login, group)
     bases = [pair.a, pair.b]
     answers = [
