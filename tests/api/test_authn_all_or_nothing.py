@@ -54,6 +54,16 @@ def _last_login(api: Any, user: dict[str, Any]) -> Any:
     return api.get(f"/api/v1/users/{user['id']}").get_json()["lastLogin"]
 
 
+def _refused_whole(r: Any, ctx: Any, api: Any, user: dict[str, Any], dying: list[str]) -> None:
+    """The commit was reached and failed: 503 with Retry-After, and neither
+    half written (no sessionToken in Redis, no lastLogin in the database)."""
+    assert dying, "the commit was reached"
+    assert r.status_code == 503 and r.get_json()["errorCode"] == "E0000010", r.get_json()
+    assert r.headers["Retry-After"]
+    assert _session_tokens(ctx) == []
+    assert _last_login(api, user) is None
+
+
 def test_an_mfa_verify_whose_commit_fails_leaves_no_session_behind(
     anonymous: Any,
     api: Any,
@@ -78,12 +88,8 @@ def test_an_mfa_verify_whose_commit_fails_leaves_no_session_behind(
         passCode=code,
         rememberDevice=True,
     )
-    assert dying_commit, "the commit was reached"
-    assert r.status_code == 503 and r.get_json()["errorCode"] == "E0000010", r.get_json()
-    assert r.headers["Retry-After"]
-    assert _session_tokens(ctx) == []
+    _refused_whole(r, ctx, api, user, dying_commit)
     assert list(ctx.stores.redis.scan_iter(match="device:*")) == []
-    assert _last_login(api, user) is None
     # The transaction was spent (its code too): the user signs in again.
     assert authn(anonymous, stateToken=token).status_code == 401
 
@@ -108,10 +114,7 @@ def test_an_in_flow_enrolment_whose_commit_fails_activates_nothing(
     r = authn(
         anonymous, f"/factors/{factor['id']}/lifecycle/activate", stateToken=token, passCode=code
     )
-    assert dying_commit
-    assert r.status_code == 503, r.get_json()
-    assert _session_tokens(ctx) == []
-    assert _last_login(api, user) is None
+    _refused_whole(r, ctx, api, user, dying_commit)
     statuses = [f["status"] for f in api.get(f"/api/v1/users/{user['id']}/factors").get_json()]
     assert "ACTIVE" not in statuses
 
@@ -120,11 +123,7 @@ def test_a_password_sign_in_whose_commit_fails_leaves_no_session_behind(
     anonymous: Any, api: Any, make_user: Any, ctx: Any, dying_commit: list[str]
 ) -> None:
     user = make_user()
-    r = sign_in(anonymous)
-    assert dying_commit
-    assert r.status_code == 503, r.get_json()
-    assert _session_tokens(ctx) == []
-    assert _last_login(api, user) is None
+    _refused_whole(sign_in(anonymous), ctx, api, user, dying_commit)
 
 
 def test_without_a_failure_both_halves_are_written(
