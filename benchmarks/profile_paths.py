@@ -35,7 +35,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import report  # noqa: E402  (benchmarks/, this script's folder, is on sys.path)
+import factors  # noqa: E402  (benchmarks/, this script's folder, is on sys.path)
+import report  # noqa: E402
 import server  # noqa: E402
 
 from app import create_app  # noqa: E402
@@ -145,16 +146,7 @@ class Client:
         return r.get_json()
 
 
-@dataclass
-class Factor:
-    login: str
-    user_id: str
-    factor_id: str
-    secret: str
-    last: int  # the last step used
-
-
-def _enrol(c: Client, i: int) -> Factor:
+def _enrol(c: Client, i: int) -> factors.Enrolled:
     login = f"profile{i}@example.com"
     body = {
         "profile": {"login": login, "email": login, "firstName": "P", "lastName": str(i)},
@@ -173,30 +165,19 @@ def _enrol(c: Client, i: int) -> Factor:
         {"passCode": server.totp_code(secret, step)},
         c.admin,
     )
-    return Factor(login, user["id"], factor["id"], secret, step)
+    return factors.Enrolled(login, user["id"], factor["id"], factors.Totp(secret, step))
 
 
-def _codes(pool: list[Factor], n: int) -> list[tuple[Factor, str]]:
-    """``n`` (factor, code) pairs, each code unused for its factor (this step or the next)."""
-    now = server.totp_step()
-    out: list[tuple[Factor, str]] = []
-    for _ in range(2):
-        for f in pool:
-            step = max(f.last + 1, now)
-            if step > now + 1:
-                continue
-            f.last = step
-            out.append((f, server.totp_code(f.secret, step)))
-            if len(out) == n:
-                return out
-    return out
+def _codes(pool: list[Any], n: int) -> list[tuple[Any, str]]:
+    """Up to ``n`` (factor, code) pairs, each code unused for its factor."""
+    return factors.fresh_codes(pool, server.totp_step(), n)
 
 
-def paths(c: Client, pool: list[Factor]) -> list[HotPath]:
+def paths(c: Client, pool: list[factors.Enrolled]) -> list[HotPath]:
     def factors_verify_prepare(n: int) -> list[Any]:
         return _codes(pool, n)
 
-    def factors_verify(arg: tuple[Factor, str]) -> None:
+    def factors_verify(arg: tuple[factors.Enrolled, str]) -> None:
         f, code = arg
         c.post(
             f"/api/v1/users/{f.user_id}/factors/{f.factor_id}/verify", {"passCode": code}, c.admin
@@ -216,7 +197,7 @@ def paths(c: Client, pool: list[Factor]) -> list[HotPath]:
             out.append((body["stateToken"], f, code))
         return out
 
-    def authn_verify(arg: tuple[str, Factor, str]) -> None:
+    def authn_verify(arg: tuple[str, factors.Enrolled, str]) -> None:
         state, f, code = arg
         body = c.post(
             f"/api/v1/authn/factors/{f.factor_id}/verify",
@@ -225,7 +206,7 @@ def paths(c: Client, pool: list[Factor]) -> list[HotPath]:
         )
         assert body["status"] == "SUCCESS", body
 
-    workos: list[Factor] = []  # WorkOS TOTP factors (no user, no login)
+    workos: list[factors.WorkosFactor] = []
 
     def workos_pool(n: int) -> None:
         while len(workos) < n:
@@ -235,7 +216,8 @@ def paths(c: Client, pool: list[Factor]) -> list[HotPath]:
                 c.bearer,
                 201,
             )
-            workos.append(Factor("", "", f["id"], f["totp"]["secret"], server.totp_step() - 1))
+            step = server.totp_step() - 1
+            workos.append(factors.WorkosFactor(f["id"], factors.Totp(f["totp"]["secret"], step)))
 
     def workos_challenge_prepare(n: int) -> list[Any]:
         workos_pool(FACTORS)

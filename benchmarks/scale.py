@@ -232,6 +232,7 @@ def _require_mfa_for(api: server.Api, group_id: str) -> None:
 def sessions(instance: Path) -> dict[str, Any]:
     import redis
 
+    from app.domain import ids
     from app.domain.clock import okta_timestamp
     from app.store.sessions import Sessions
 
@@ -243,8 +244,6 @@ def sessions(instance: Path) -> dict[str, Any]:
         now = datetime.now(UTC)
         began = time.perf_counter()
         for i in range(SESSIONS):
-            from app.domain import ids
-
             record = {  # what app.services.sessions.create stores for a signed-in user
                 "user_id": ids.new_id(ids.USER),
                 "login": f"seed{i}@scale.example.com",

@@ -24,8 +24,8 @@ a second, evenly spaced, so that latencies are comparable minute to minute:
 Every answer is checked; one that is not what the API promises counts as
 unexpected, and any unexpected answer fails the soak (exit status 1). Once a
 minute it records each gunicorn worker's RSS, Redis ``used_memory`` and keys by
-prefix (and keys without an expiry), the members of ``user-sessions:*`` sets
-and how many point to sessions that no longer exist, PostgreSQL connections to
+prefix (and keys without an expiry; a session is one ``session:`` key, and a
+``sessions-ended:`` counter per user whose sessions were all ended), PostgreSQL connections to
 the soak's database, and the requests, unexpected answers, p50 and p99 of the
 minute, overall and per kind. Writes docs/img/soak.csv, docs/img/soak.png and
 the "Soak (make soak)" section of docs/benchmarks.md.
@@ -562,8 +562,8 @@ def worker_rss(master: int) -> dict[int, float]:
 
 
 def redis_figures(client: Any) -> dict[str, Any]:
-    """used_memory, keys by prefix (before the first ':'), keys without an expiry by
-    prefix, and the members of user-sessions sets, live and dead."""
+    """used_memory, keys by prefix (before the first ':') and keys without an expiry by
+    prefix."""
     keys = [k.decode() for k in client.scan_iter(count=1000)]
     pipe = client.pipeline(transaction=False)
     for key in keys:
@@ -573,21 +573,10 @@ def redis_figures(client: Any) -> dict[str, Any]:
     no_expiry: Counter[str] = Counter(
         k.split(":", 1)[0] for k, ttl in zip(keys, ttls, strict=True) if ttl == -1
     )
-    sets = [k for k in keys if k.startswith("user-sessions:")]
-    pipe = client.pipeline(transaction=False)
-    for key in sets:
-        pipe.smembers(key)
-    members = [m.decode() for group in pipe.execute() for m in group]
-    pipe = client.pipeline(transaction=False)
-    for session_id in members:
-        pipe.exists(f"session:{session_id}")
-    dead = sum(1 for alive in pipe.execute() if not alive)
     return {
         "used_memory": int(client.info("memory")["used_memory"]),
         "keys": dict(by_prefix),
         "no_expiry": dict(no_expiry),
-        "members": len(members),
-        "dead": dead,
     }
 
 
@@ -796,7 +785,7 @@ def write_csv(minutes: list[Minute]) -> None:
     header = [
         "minute", "load1", *(f"rss_w{i + 1}_mib" for i in range(workers)),
         "redis_used_memory_bytes", "redis_keys", *(f"keys_{p}" for p in names),
-        "keys_without_expiry", "user_sessions_members", "user_sessions_dead",
+        "keys_without_expiry",
         "pg_connections", "requests", "unexpected", "p50_ms", "p99_ms",
         *(f"{k}_{q}" for k in KINDS for q in ("requests", "p50_ms", "p99_ms")),
     ]  # fmt: skip
@@ -814,7 +803,7 @@ def write_csv(minutes: list[Minute]) -> None:
                 [
                     m.minute, f"{m.load:.2f}", *rss, m.redis["used_memory"],
                     sum(m.redis["keys"].values()), *(m.redis["keys"].get(p, 0) for p in names),
-                    sum(m.redis["no_expiry"].values()), m.redis["members"], m.redis["dead"],
+                    sum(m.redis["no_expiry"].values()),
                     m.pg, m.requests, m.unexpected, f"{m.p50:.1f}", f"{m.p99:.1f}", *kinds,
                 ]
             )  # fmt: skip
@@ -843,12 +832,6 @@ def plot(minutes: list[Minute]) -> None:
     axes[1].set_title("Redis used_memory")
     for p in prefixes(minutes):
         axes[2].plot(xs, [m.redis["keys"].get(p, 0) for m in minutes], marker=".", label=p)
-    axes[2].plot(
-        xs,
-        [m.redis["dead"] for m in minutes],
-        ls="--",
-        label="user-sessions members whose session is gone",
-    )
     axes[2].set_ylabel("keys")
     axes[2].set_title("Redis keys by prefix")
     axes[3].plot(xs, [m.pg for m in minutes], marker=".")
@@ -895,10 +878,6 @@ def series(minutes: list[Minute]) -> dict[str, tuple[list[float], float]]:
     out["Redis keys"] = ([float(sum(m.redis["keys"].values())) for m in minutes], 50)
     for p in prefixes(minutes):
         out[f"keys {p}:*"] = ([float(m.redis["keys"].get(p, 0)) for m in minutes], 20)
-    out["user-sessions members whose session is gone"] = (
-        [float(m.redis["dead"]) for m in minutes],
-        20,
-    )
     out["PostgreSQL connections"] = ([float(m.pg) for m in minutes], 1)
     out["p50 ms"] = ([m.p50 for m in minutes], 2.0)
     out["p99 ms"] = ([m.p99 for m in minutes], 10.0)

@@ -58,6 +58,8 @@ def effective_for(
     ``groupIds``), counted as joined."""
     version, group_ids = uow.policies.version_and_groups(user.id)
     cache = ctx.stores.policy_cache
+    if uow.policies.changed:  # this unit of work's own, uncommitted policies
+        version = None
     policies = cache.get(version)
     if policies is None:
         policies = uow.policies.all_active()

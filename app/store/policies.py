@@ -51,8 +51,12 @@ class PolicyRepository:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        #: Whether this unit of work changed a policy or a rule: what it reads
+        #: then is not committed, and must not be kept by PolicyCache.
+        self.changed = False
 
     def _changed(self) -> None:
+        self.changed = True
         self.session.execute(
             update(PolicyVersionRow)
             .where(PolicyVersionRow.id == 1)

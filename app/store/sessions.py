@@ -56,7 +56,7 @@ _SHORT = {
     "absolute_expires_at": "x",
     "persistent_cookie": "k",
     "expires_at": "e",
-    "secret": "h",
+    "secret_hash": "h",
 }
 _LONG = {short: name for name, short in _SHORT.items()}
 _DEFAULTS: dict[str, Any] = {
@@ -184,7 +184,7 @@ class Sessions:
         """Store a new session (one round trip); returns (its id, the ``sid`` cookie value)."""
         session_id = SESSION_ID_PREFIX + secrets.token_urlsafe(16)
         secret = secrets.token_urlsafe(32)
-        packed = _pack({**record, "secret": _secret_digest(secret)})
+        packed = _pack({**record, "secret_hash": _secret_digest(secret)})
         user_id = record["user_id"]
         self._create(
             keys=[self._key(session_id), LONGEST, ENDED_PREFIX + user_id],
@@ -203,15 +203,15 @@ class Sessions:
             legacy = self.redis.get(self._legacy_cookie_key(digest(cookie)))
             return None if legacy is None else self.get(str(legacy))
         record = self.get(session_id)
-        if record is None or not isinstance(record.get("secret"), str):
+        if record is None or not isinstance(record.get("secret_hash"), str):
             return None
-        if not hmac.compare_digest(record["secret"], _secret_digest(secret)):
+        if not hmac.compare_digest(record["secret_hash"], _secret_digest(secret)):
             return None
         return record
 
     def save(self, record: dict[str, Any], ttl_seconds: int) -> None:
         """Write an updated record (refresh) with its new expiry."""
-        if "secret" not in record:  # from before the compact layout
+        if "secret_hash" not in record:  # from before the compact layout
             pipe = self.redis.pipeline()
             pipe.set(self._key(record["id"]), json.dumps(record), ex=ttl_seconds, xx=True)
             pipe.expire(self._legacy_cookie_key(record["cookie"]), ttl_seconds)
@@ -234,8 +234,10 @@ class Sessions:
         two while sessions from before the compact layout may be alive)."""
         self._end_all(keys=[ENDED_PREFIX + user_id, LONGEST], args=[])
         legacy = self._legacy_user_key(user_id)
-        for session_id in self.redis.smembers(legacy):  # type: ignore[union-attr]
+        members = self.redis.smembers(legacy)  # empty once the old sessions are gone
+        for session_id in members:  # type: ignore[union-attr]
             record = self.get(str(session_id))
             if record is not None:
                 self.delete(record)
-        self.redis.delete(legacy)
+        if members:
+            self.redis.delete(legacy)

@@ -1278,3 +1278,27 @@ def test_activation_token_lets_a_new_user_choose_a_password(
     # The activation token was one-time.
     again = authn(anonymous, token=token)
     assert again.status_code == 401 and again.get_json()["errorCode"] == "E0000004"
+
+
+def test_a_short_name_signs_in_and_a_username_with_at_never_searches_by_short_name(
+    anonymous: Any, make_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A username without ``@`` is looked up as a login's short name (an index
+    range scan, migration 0008). One with ``@`` is a login or nothing: an
+    anonymous caller's made-up logins cost one indexed lookup, never a search."""
+    from app.store.users import UserRepository
+
+    make_user()
+    searched: list[str] = []
+    by_shortname = UserRepository.by_shortname
+
+    def recorded(self: UserRepository, shortname: str) -> Any:
+        searched.append(shortname)
+        return by_shortname(self, shortname)
+
+    monkeypatch.setattr(UserRepository, "by_shortname", recorded)
+    assert sign_in(anonymous, username=LOGIN.split("@")[0]).get_json()["status"] == "SUCCESS"
+    assert searched == [LOGIN.split("@")[0]]
+    r = sign_in(anonymous, username="nobody.at.all@example.com")
+    assert r.status_code == 401 and r.get_json()["errorCode"] == "E0000004"
+    assert searched == [LOGIN.split("@")[0]]

@@ -79,6 +79,20 @@ def change_password(api: Any, user_id: str, old: str, new: str) -> Any:
     )
 
 
+def active_question(api: Any, user: dict[str, Any]) -> dict[str, Any]:
+    """An active security question for ``user``: a factor a sign-on rule can ask for."""
+    r = api.post(
+        f"/api/v1/users/{user['id']}/factors?activate=true",
+        json={
+            "factorType": "question",
+            "provider": "OKTA",
+            "profile": {"question": "name_of_first_plush_toy", "answer": "Mr Bunny Rabbit"},
+        },
+    )
+    assert r.status_code == 200, r.get_json()
+    return dict(r.get_json())
+
+
 def causes(response: Any) -> list[str]:
     return [c["errorSummary"] for c in response.get_json()["errorCauses"]]
 
@@ -826,15 +840,7 @@ def test_sign_on_rule_requires_mfa_for_a_group(api: Any, anonymous: Any, make_us
     sales = make_user("sam.sales@example.com")
     other = make_user("olga.other@example.com")
     for user in (sales, other):
-        r = api.post(
-            f"/api/v1/users/{user['id']}/factors?activate=true",
-            json={
-                "factorType": "question",
-                "provider": "OKTA",
-                "profile": {"question": "name_of_first_plush_toy", "answer": "Mr Bunny Rabbit"},
-            },
-        )
-        assert r.status_code == 200, r.get_json()
+        active_question(api, user)
     group = make_group(api, "Sales", sales)
     policy = create_policy(api, "OKTA_SIGN_ON", name="Sales MFA", conditions=for_groups(group))
     create_rule(
@@ -1465,16 +1471,7 @@ def test_factor_prompt_mode_device_remembers_the_device(
     api: Any, anonymous: Any, make_user: Any
 ) -> None:
     member = make_user("dee.device@example.com")
-    r = api.post(
-        f"/api/v1/users/{member['id']}/factors?activate=true",
-        json={
-            "factorType": "question",
-            "provider": "OKTA",
-            "profile": {"question": "name_of_first_plush_toy", "answer": "Mr Bunny Rabbit"},
-        },
-    )
-    assert r.status_code == 200, r.get_json()
-    question = r.get_json()
+    question = active_question(api, member)
     group = make_group(api, "Laptops", member)
     policy = create_policy(api, "OKTA_SIGN_ON", conditions=for_groups(group))
     create_rule(
@@ -1522,15 +1519,7 @@ def test_a_policy_changed_by_another_process_applies_at_the_next_sign_in(
     from tests.conftest import OktaClient
 
     user = make_user("ada.cache@example.com")
-    r = api.post(
-        f"/api/v1/users/{user['id']}/factors?activate=true",
-        json={
-            "factorType": "question",
-            "provider": "OKTA",
-            "profile": {"question": "name_of_first_plush_toy", "answer": "Mr Bunny Rabbit"},
-        },
-    )
-    assert r.status_code == 200, r.get_json()
+    active_question(api, user)
     assert sign_in(anonymous, "ada.cache@example.com")["status"] == "SUCCESS"  # kept here now
 
     other_app = create_app(ctx.settings, clock=clock)
@@ -1580,3 +1569,22 @@ def test_sign_in_reads_the_policies_only_after_they_change(
     create_policy(api, "OKTA_SIGN_ON", name="Another")  # no rule yet: changes nothing
     assert sign_in(anonymous, "bo.cache@example.com")["status"] == "SUCCESS"
     assert reads == [1]
+
+
+def test_policies_read_by_the_unit_of_work_that_changed_them_are_not_kept(
+    ctx: Any, api: Any, make_user: Any
+) -> None:
+    """What a unit of work reads after changing a policy is not committed: were
+    it kept, a rollback would leave sign-in on a policy that never existed."""
+    from dataclasses import replace as changed
+
+    user_id = make_user("cy.rollback@example.com")["id"]
+    default = default_policy(api, "PASSWORD")
+    with pytest.raises(RuntimeError), ctx.stores.unit_of_work() as uow:
+        user = uow.users.get(user_id)
+        doc = uow.policies.get(default["id"])
+        uow.policies.save(changed(doc, name="never committed"))
+        assert policies.effective_for(ctx, uow, user) is not None
+        raise RuntimeError("roll back")
+    held = ctx.stores.policy_cache._held
+    assert held is None or all(p.name != "never committed" for p in held[1])

@@ -76,7 +76,7 @@ def test_ending_all_of_a_users_sessions_ends_those_made_before_and_none_after(ct
     _, later_cookie = sessions.create(_record(), 7200)
     assert sessions.by_cookie(later_cookie) is not None
     # A refresh cannot bring an ended session back.
-    sessions.save({**_record(), "id": first, "secret": "x"}, 7200)
+    sessions.save({**_record(), "id": first, "secret_hash": "x"}, 7200)
     assert sessions.get(first) is None
 
 

@@ -49,7 +49,6 @@ from webauthn.helpers.exceptions import (
 from webauthn.helpers.structs import (
     AttestationConveyancePreference,
     AuthenticatorSelectionCriteria,
-    AuthenticatorTransport,
     PublicKeyCredentialDescriptor,
     ResidentKeyRequirement,
     UserVerificationRequirement,
@@ -210,18 +209,18 @@ def verify_registration(
     (:class:`Malformed` for bytes that are not what they claim)."""
     attestation_object = from_b64url(attestation, "attestation")
     client_data_json = _client_data(client_data)
+    # Okta's activate call sends no credential id: py_webauthn reads it from the
+    # attested credential data, and only asks that id and rawId agree.
+    placeholder = b64url(b"registration")
     credential = {
-        # py_webauthn compares id and rawId and reads the credential id from
-        # the authenticator data; the id here only has to be consistent.
-        "id": "registration",
-        "rawId": b64url(b"registration"),
+        "id": placeholder,
+        "rawId": placeholder,
         "type": "public-key",
         "response": {
             "clientDataJSON": b64url(client_data_json),
             "attestationObject": b64url(attestation_object),
         },
     }
-    credential["id"] = credential["rawId"]
     try:
         verified = verify_registration_response(
             credential=credential,
@@ -320,9 +319,3 @@ def _refusal_or_malformed(exc: Exception, field_name: str) -> Exception:
         if words in text:
             return Refused(cause)
     return Refused("The authenticator's answer was refused: " + str(exc))
-
-
-def transports_of(values: Sequence[str]) -> tuple[str, ...]:
-    """The transports a client reported, keeping only those WebAuthn defines."""
-    known = {t.value for t in AuthenticatorTransport}
-    return tuple(v for v in values if v in known)
