@@ -20,10 +20,15 @@ the eight requests in flight that one process of 8 threads held before
 
 The workers share one listening socket and the kernel hands each new
 connection to one of them; a keep-alive connection stays with its worker.
-``reuse_port`` (a socket per worker in gunicorn 24) is left off: it split 8
-connections on two workers no more evenly when checked (the kernel hashes
-each to a socket), and it lets a second server of the same user share the
-port silently.
+Left alone, one worker often takes a whole burst of new connections (gthread
+under ``wrk -t1 -c8``: 4 runs in 24 had one worker serve everything, at half
+the requests/s). The worker class, app/serving.py's ``SpreadingWorker``, is
+gthread with one change: a worker with no free thread lets a sibling take the
+next connection (it stops listening for 5 ms). ``reuse_port`` (a socket per
+worker in gunicorn 24) is left off: the kernel hashes each connection to a
+socket, which splits 8 connections no more evenly, and it lets a second
+server of the same user share the port silently. ``--worker-class gthread``
+on the command line restores plain gthread.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ def _cores() -> int:
 EMBEDDED_REDIS = (os.environ.get("REDIS_URL") or "fakeredis://").startswith("fakeredis")
 
 bind = f"{os.environ.get('HOST') or '127.0.0.1'}:{os.environ.get('PORT') or '8080'}"
-worker_class = "gthread"
+worker_class = "app.serving.SpreadingWorker"
 workers = int(os.environ.get("WORKERS") or (1 if EMBEDDED_REDIS else _cores()))
 threads = int(os.environ.get("THREADS") or (8 if EMBEDDED_REDIS else 4))
 # A worker silent this long is killed: well above the longest a request may

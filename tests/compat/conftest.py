@@ -83,17 +83,22 @@ def bootstrap(env: dict[str, str]) -> str:
 
 @contextlib.contextmanager
 def gunicorn(
-    env: dict[str, str], log: Path, *, app: str = "wsgi:app", threads: int = 4
+    env: dict[str, str],
+    log: Path,
+    *,
+    app: str = "wsgi:app",
+    threads: int = 4,
+    workers: int = 1,
 ) -> Iterator[str]:
-    """``app`` on gunicorn (1 worker, ``threads`` threads) at ``env``'s PORT until
-    the block ends, its output in ``log``; yields the base URL once
-    ``/healthz`` answers."""
+    """``app`` on gunicorn (gunicorn.conf.py's settings, with ``workers``
+    workers of ``threads`` threads) at ``env``'s PORT until the block ends, its
+    output in ``log``; yields the base URL once ``/healthz`` answers."""
     base = f"http://127.0.0.1:{env['PORT']}"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [
                 *(str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{env['PORT']}"),
-                *("--workers", "1", "--threads", str(threads), "--timeout", "60", app),
+                *("--workers", str(workers), "--threads", str(threads), "--timeout", "60", app),
             ],
             env=env,
             cwd=ROOT,
