@@ -58,7 +58,7 @@ def test_a_real_redis_uses_every_core(
     conf = _conf(monkeypatch, REDIS_URL="redis://127.0.0.1:6379/0", HOST="10.0.0.5", PORT="9000")
     cores = len(os.sched_getaffinity(0))
     assert (conf["workers"], conf["threads"]) == (cores, 4)
-    assert conf["worker_class"] == "gthread" and conf["bind"] == "10.0.0.5:9000"
+    assert conf["worker_class"] == "app.serving.SpreadingWorker" and conf["bind"] == "10.0.0.5:9000"
     assert _start(conf, cores) == [
         f"Portcullis: workers={cores} threads=4 on 10.0.0.5:9000 (a real Redis)"
     ]
