@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def _convert(name: str, raw: str, annotation: Any) -> Any:
@@ -121,6 +122,13 @@ class Settings:
     otp_lifetime: int = 300
     otp_resend_after: int = 30
     otp_max_attempts: int = 5
+    # WebAuthn (docs/factors/webauthn.md): the relying party id (a registrable
+    # domain; empty: BASE_URL's host), further origins allowed to run the
+    # ceremonies besides BASE_URL's (comma-separated, e.g. the Sign-In Widget's
+    # page), and whether the authenticator must verify the user (PIN, biometrics).
+    webauthn_rp_id: str = ""
+    webauthn_origins: str = ""
+    webauthn_user_verification: str = "preferred"
     # How long a WorkOS-style challenge is kept after it was made (it answers
     # "expired" or "already verified" until then, 404 after).
     workos_challenge_retention: int = 24 * 3600
@@ -213,6 +221,33 @@ class Settings:
             )
         if self.hsts_max_age < 0:
             raise ValueError(f"HSTS_MAX_AGE must be 0 or more, got {self.hsts_max_age}")
+        self._check_webauthn()
+
+    def _check_webauthn(self) -> None:
+        """Refuse at start what no browser would accept at sign-in."""
+        if self.webauthn_user_verification not in ("required", "preferred", "discouraged"):
+            raise ValueError(
+                "WEBAUTHN_USER_VERIFICATION must be required, preferred or discouraged, "
+                f"got {self.webauthn_user_verification!r}"
+            )
+        for origin in self.webauthn_origin_list[1:]:
+            parsed = urlsplit(origin)
+            if parsed.scheme not in ("https", "http") or not parsed.hostname or parsed.path:
+                raise ValueError(
+                    f"WEBAUTHN_ORIGINS: {origin!r} is not an origin (scheme://host[:port])"
+                )
+
+    @property
+    def webauthn_rp(self) -> str:
+        """The relying party id: WEBAUTHN_RP_ID, else BASE_URL's host."""
+        return (self.webauthn_rp_id or urlsplit(self.base_url).hostname or "localhost").lower()
+
+    @property
+    def webauthn_origin_list(self) -> tuple[str, ...]:
+        """BASE_URL's origin first, then WEBAUTHN_ORIGINS' (no trailing slash)."""
+        own = urlsplit(self.base_url)
+        extra = (o.strip().rstrip("/") for o in self.webauthn_origins.split(","))
+        return (f"{own.scheme}://{own.netloc}", *(o for o in extra if o))
 
     @property
     def issuer(self) -> str:

@@ -444,6 +444,55 @@ pm.test('factorResult SUCCESS', () => pm.expect(pm.response.json().factorResult)
 pm.test('the secret is never shown again', () => pm.expect(pm.response.text()).to.not.include(pm.collectionVariables.get('totpSecret')));
 """,
         ),
+        # Postman cannot make an attestation (that takes an authenticator's key): these
+        # requests show the creation options and the refusals (docs/factors/webauthn.md).
+        request(
+            "Enroll a WebAuthn Factor (creation options)",
+            "POST",
+            USER + "/factors",
+            expect_status(200)
+            + """
+const factor = pm.response.json();
+pm.test('a pending FIDO factor with the options for navigator.credentials.create', () => {
+  pm.expect(factor.factorType).to.eql('webauthn');
+  pm.expect(factor.provider).to.eql('FIDO');
+  pm.expect(factor.status).to.eql('PENDING_ACTIVATION');
+  const activation = factor._embedded.activation;
+  pm.expect(activation.challenge).to.match(/^[A-Za-z0-9_-]{43,}$/);
+  pm.expect(activation.rp.id).to.be.a('string');
+  pm.expect(activation.user.id).to.eql(pm.collectionVariables.get('userId'));
+  pm.expect(activation.pubKeyCredParams.map(p => p.alg)).to.include.members([-7, -257]);
+});
+pm.collectionVariables.set('webauthnFactorId', factor.id);
+""",
+            {"factorType": "webauthn", "provider": "FIDO"},
+        ),
+        request(
+            "Activate WebAuthn with bytes that are not an attestation (400)",
+            "POST",
+            USER + "/factors/{{webauthnFactorId}}/lifecycle/activate",
+            expect_error(400, "E0000001"),
+            {"attestation": "not-an-attestation", "clientData": "bm90IGpzb24"},
+        ),
+        request(
+            "Activate WebAuthn again: the challenge was answered once (403)",
+            "POST",
+            USER + "/factors/{{webauthnFactorId}}/lifecycle/activate",
+            expect_error(403, "E0000068")
+            + """
+pm.test('the cause says why', () => pm.expect(pm.response.json().errorCauses[0].errorSummary).to.include('challenge'));
+""",
+            {
+                "attestation": "oA",
+                "clientData": "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIiwiY2hhbGxlbmdlIjoiQUFBQSJ9",
+            },
+        ),
+        request(
+            "Delete the pending WebAuthn Factor",
+            "DELETE",
+            USER + "/factors/{{webauthnFactorId}}",
+            expect_status(204),
+        ),
     ],
 )
 

@@ -15,7 +15,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields
 
 from app.api import schemas
-from app.api.okta_render import hinted
+from app.api.okta_render import hinted, webauthn_activation
 from app.api.runtime import context
 from app.api.sessions import session_cookie
 from app.domain.authn import RecoveryType, Status
@@ -126,10 +126,20 @@ PASSCODE_REQUIRED: dict[str, Any] = {
 }
 
 
+class AuthnActivateSchema(AuthnPassCodeSchema):
+    """``passCode``; for WebAuthn, the registration's ``attestation`` and ``clientData``."""
+
+    attestation = fields.String(metadata={"description": "WebAuthn: attestation object, base64url"})
+    clientData = fields.String(metadata={"description": "WebAuthn: client data JSON, base64url"})
+
+
 class AuthnVerifySchema(AuthnStateTokenSchema):
     passCode = fields.String()
     answer = fields.String()
     rememberDevice = fields.Boolean()
+    clientData = fields.String(metadata={"description": "WebAuthn: client data JSON, base64url"})
+    authenticatorData = fields.String(metadata={"description": "WebAuthn: base64url"})
+    signatureData = fields.String(metadata={"description": "WebAuthn: signature, base64url"})
 
 
 class AuthnRememberQuery(schemas.Lenient):
@@ -331,6 +341,8 @@ def render(ctx: Context, view: View) -> dict[str, Any]:
         embedded["factor"] = _factor_json(ctx, factor, None)
         if view.qr_token:
             embedded["factor"]["_embedded"] = _activation(ctx, factor, view.qr_token)
+        if view.activation is not None:
+            embedded["factor"]["_embedded"] = {"activation": webauthn_activation(view.activation)}
         links["next"] = _post(ctx, f"/factors/{factor.id}/lifecycle/activate", "activate")
         links["prev"] = _post(ctx, "/previous")
         if factor.kind.channel:
@@ -340,8 +352,11 @@ def render(ctx: Context, view: View) -> dict[str, Any]:
     elif status is Status.MFA_CHALLENGE and view.factor is not None:
         factor = view.factor
         embedded["factor"] = _factor_json(ctx, factor, None)
-        # Okta's recordings of a sent code carry an empty verification slot.
-        embedded["factor"]["_embedded"] = {"verification": None}
+        if view.webauthn_challenge:  # the Sign-In Widget's MFA_CHALLENGE_webauthn fixture
+            challenge = {"challenge": view.webauthn_challenge, "extensions": {}}
+            embedded["factor"]["_embedded"] = {"challenge": challenge}
+        else:  # Okta's recordings of a sent code carry an empty verification slot.
+            embedded["factor"]["_embedded"] = {"verification": None}
         embedded["policy"] = _mfa_policy(view)
         links["next"] = _post(ctx, f"/factors/{factor.id}/verify", "verify")
         links["prev"] = _post(ctx, "/previous")
@@ -420,12 +435,12 @@ def enroll_factor(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/factors/<string:factor_id>/lifecycle/activate", methods=["POST"])
-@blp.doc(**PASSCODE_REQUIRED)
 @blp.doc(**PUBLIC)
-@blp.arguments(AuthnPassCodeSchema)
+@blp.arguments(AuthnActivateSchema)
 @blp.response(200, AuthnTransactionSchema)
 def activate_factor(body: dict[str, Any], factor_id: str) -> dict[str, Any]:
-    """MFA_ENROLL_ACTIVATE: activate the new factor with its first code."""
+    """MFA_ENROLL_ACTIVATE: activate the new factor with its first code
+    (``passCode``), or a WebAuthn factor with ``attestation`` and ``clientData``."""
     return _answer(authn.activate_factor(context(), body["stateToken"], factor_id, body))
 
 
@@ -444,8 +459,10 @@ def resend_activation(body: dict[str, Any], factor_id: str) -> dict[str, Any]:
 @blp.arguments(AuthnVerifySchema)
 @blp.response(200, AuthnTransactionSchema)
 def verify_factor(query: dict[str, Any], body: dict[str, Any], factor_id: str) -> dict[str, Any]:
-    """MFA_REQUIRED / MFA_CHALLENGE: ``passCode`` or ``answer``; SMS, call and
-    e-mail without a ``passCode`` send a code and answer MFA_CHALLENGE."""
+    """MFA_REQUIRED / MFA_CHALLENGE: ``passCode``, ``answer`` or a WebAuthn
+    assertion (``clientData``, ``authenticatorData``, ``signatureData``); SMS,
+    call and e-mail without a ``passCode``, and WebAuthn without an assertion,
+    answer MFA_CHALLENGE (a code sent, or a challenge to sign)."""
     remember = query.get("rememberDevice", body.get("rememberDevice"))
     return _answer(authn.verify_factor(context(), body["stateToken"], factor_id, body, remember))
 

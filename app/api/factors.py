@@ -42,13 +42,24 @@ class EnrollSchema(schemas.Lenient):
     profile = fields.Dict(keys=fields.String(), load_default=dict)
 
 
-class PassCodeSchema(schemas.Lenient):
-    passCode = fields.String(required=True)
+class ActivateSchema(schemas.Lenient):
+    """``passCode``; for WebAuthn, the registration's ``attestation`` and
+    ``clientData`` (base64url) instead."""
+
+    passCode = fields.String()
+    attestation = fields.String()
+    clientData = fields.String()
 
 
 class VerifySchema(schemas.Lenient):
+    """``passCode`` or ``answer``; for WebAuthn nothing (a challenge), then
+    the assertion's ``clientData``, ``authenticatorData`` and ``signatureData``."""
+
     passCode = fields.String()
     answer = fields.String()
+    clientData = fields.String()
+    authenticatorData = fields.String()
+    signatureData = fields.String()
 
 
 class LifetimeQuery(schemas.Lenient):
@@ -85,6 +96,7 @@ class VerifyResultSchema(schemas.Lenient):
     factorResult = fields.String()
     profile = fields.Dict()
     links = fields.Dict(data_key="_links", attribute="_links")
+    embedded = fields.Dict(data_key="_embedded", attribute="_embedded")
 
 
 @blp.route("", methods=["GET"])
@@ -123,7 +135,8 @@ def questions(user_id: str) -> list[dict[str, str]]:
 @blp.arguments(EnrollSchema)
 @blp.response(200, FactorSchema)
 def enroll(query: dict[str, Any], body: dict[str, Any], user_id: str) -> dict[str, Any]:
-    """Enroll a factor: TOTP answers with the shared secret and a QR-code link."""
+    """Enroll a factor: TOTP answers with the shared secret and a QR-code link,
+    WebAuthn with the options for ``navigator.credentials.create``."""
     ctx = context()
     enrolled = factors.enroll(
         ctx,
@@ -133,7 +146,7 @@ def enroll(query: dict[str, Any], body: dict[str, Any], user_id: str) -> dict[st
         update_phone=query["updatePhone"],
         token_lifetime=query.get("tokenLifetimeSeconds"),
     )
-    return factor_json(ctx, enrolled.factor, enrolled.qr_token)
+    return factor_json(ctx, enrolled.factor, enrolled.qr_token, enrolled.activation)
 
 
 @blp.route("/<resource_id:factor_id>", methods=["GET"])
@@ -152,12 +165,13 @@ def delete_factor(user_id: str, factor_id: str) -> tuple[str, int]:
 
 
 @blp.route("/<resource_id:factor_id>/lifecycle/activate", methods=["POST"])
-@blp.arguments(PassCodeSchema)
+@blp.arguments(ActivateSchema)
 @blp.response(200, FactorSchema)
 def activate(body: dict[str, Any], user_id: str, factor_id: str) -> dict[str, Any]:
-    """Activate with the first code (TOTP from the app, or the code sent)."""
+    """Activate with the first code (TOTP from the app, or the code sent), or a
+    WebAuthn factor with its registration (``attestation``, ``clientData``)."""
     ctx = context()
-    _, factor = factor_verification.activate(ctx, user_id, factor_id, body["passCode"])
+    _, factor = factor_verification.activate(ctx, user_id, factor_id, body)
     return factor_json(ctx, factor)
 
 
@@ -181,7 +195,8 @@ def resend(query: dict[str, Any], user_id: str, factor_id: str) -> dict[str, Any
 def verify(
     query: dict[str, Any], body: dict[str, Any], user_id: str, factor_id: str
 ) -> dict[str, Any]:
-    """``passCode`` or ``answer`` → SUCCESS; SMS/call/e-mail without one → CHALLENGE."""
+    """``passCode``, ``answer`` or a WebAuthn assertion → SUCCESS; SMS, call,
+    e-mail or WebAuthn without one → CHALLENGE."""
     ctx = context()
     _, factor, result = factor_verification.verify(
         ctx, user_id, factor_id, body, query.get("tokenLifetimeSeconds")

@@ -119,7 +119,12 @@ def factor_links(ctx: Context, factor: Factor) -> dict[str, Any]:
     return links
 
 
-def factor_json(ctx: Context, factor: Factor, qr_token: str | None = None) -> dict[str, Any]:
+def factor_json(
+    ctx: Context,
+    factor: Factor,
+    qr_token: str | None = None,
+    activation: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": factor.id,
         "factorType": factor.factor_type,
@@ -144,6 +149,35 @@ def factor_json(ctx: Context, factor: Factor, qr_token: str | None = None) -> di
                 "_links": {"qrcode": {"href": qr, "type": "image/png"}},
             }
         }
+    if activation is not None and not factor.active:
+        body["_embedded"] = {"activation": webauthn_activation(activation)}
+    return body
+
+
+def webauthn_activation(options: dict[str, Any]) -> dict[str, Any]:
+    """``navigator.credentials.create``'s options as Okta sends them (the
+    Sign-In Widget's MFA_ENROLL_ACTIVATE_webauthn fixture): rp, user,
+    challenge, pubKeyCredParams, attestation, authenticatorSelection,
+    excludeCredentials, timeout; byte fields base64url."""
+    keys = (
+        "rp",
+        "user",
+        "challenge",
+        "pubKeyCredParams",
+        "attestation",
+        "authenticatorSelection",
+        "excludeCredentials",
+        "timeout",
+    )
+    return {key: options[key] for key in keys if key in options}
+
+
+def webauthn_challenge(options: dict[str, Any]) -> dict[str, Any]:
+    """``navigator.credentials.get``'s options as Okta's ``_embedded.challenge``."""
+    body = {"challenge": options["challenge"], "extensions": {}}
+    for key in ("userVerification", "allowCredentials", "timeout", "rpId"):
+        if key in options:
+            body[key] = options[key]
     return body
 
 
@@ -171,6 +205,8 @@ def challenge_json(ctx: Context, factor: Factor) -> dict[str, Any]:
     body: dict[str, Any] = {"factorResult": "CHALLENGE"}
     if factor.kind.channel in ("sms", "call"):
         body["profile"] = factor.profile
+    if "challenge" in factor.extra:
+        body["_embedded"] = {"challenge": webauthn_challenge(factor.extra["challenge"])}
     body["_links"] = {
         "verify": hinted(f"{base}/verify", "POST"),
         "factor": hinted(base, "GET", "DELETE"),

@@ -116,6 +116,9 @@ class Progress:
     #: leaves nothing active behind.
     enrolled_factor_ids: list[str] = field(default_factory=list)
     challenged_factor_id: str | None = None  # a code sent, answer awaited
+    #: The WebAuthn challenge (base64url) of the enrolment or sign-in ceremony
+    #: under way: bound to this transaction, answered once, gone with it.
+    webauthn_challenge: str | None = None
     mfa_verified: bool = False
     amr: list[str] = field(default_factory=list)
     # Recovery (forgot password, unlock): the same machine, other requirements.

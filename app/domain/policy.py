@@ -49,7 +49,12 @@ ENROLL_FACTOR_KEYS: dict[str, tuple[str, str]] = {
     "okta_call": ("call", "OKTA"),
     "okta_email": ("email", "OKTA"),
     "okta_question": ("question", "OKTA"),
+    "fido_webauthn": ("webauthn", "FIDO"),
 }
+#: Not offered for enrolment until a policy names them: WebAuthn works only
+#: where WEBAUTHN_RP_ID and the origins fit the page (as in Okta, where an
+#: administrator turns the factor on).
+OFF_BY_DEFAULT = ("fido_webauthn",)
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,10 @@ class EffectivePolicy:
     password: PasswordSettings = field(default_factory=PasswordSettings)
     #: MFA_ENROLL: factor key (see ENROLL_FACTOR_KEYS) → requirement.
     enrollment: dict[str, Enrollment] = field(
-        default_factory=lambda: dict.fromkeys(ENROLL_FACTOR_KEYS, Enrollment.OPTIONAL)
+        default_factory=lambda: {
+            key: Enrollment.NOT_ALLOWED if key in OFF_BY_DEFAULT else Enrollment.OPTIONAL
+            for key in ENROLL_FACTOR_KEYS
+        }
     )
     sign_on: SignOnSettings = field(default_factory=SignOnSettings)
     password_policy_id: str | None = None
@@ -475,7 +483,6 @@ def parse_password(settings: dict[str, Any], actions: dict[str, Any]) -> Passwor
 OTHER_ENROLL_KEYS = (
     "duo",
     "fido_u2f",
-    "fido_webauthn",
     "okta_password",
     "okta_push",
     "rsa_token",

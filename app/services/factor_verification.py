@@ -20,6 +20,7 @@ from app.domain.errors import ApiError, CarrierUnreachable, NotFound, Validation
 from app.domain.factors import Factor, FactorStatus, Verification, sent_code, totp
 from app.domain.passwords import normalise_answer
 from app.domain.users import User, UserStatus
+from app.services import webauthn_factors
 from app.services.context import Context
 from app.services.users import find_user
 from app.store import UnitOfWork
@@ -240,14 +241,23 @@ def send_recovery_code(ctx: Context, factor: Factor) -> None:
 
 
 def activate(
-    ctx: Context, user_id: str, factor_id: str, passcode: str | None
+    ctx: Context, user_id: str, factor_id: str, body: dict[str, Any]
 ) -> tuple[User, Factor]:
-    """``POST …/factors/{fid}/lifecycle/activate`` with the first code."""
+    """``POST …/factors/{fid}/lifecycle/activate`` with the first code, or for
+    WebAuthn the ``attestation`` and ``clientData`` of its registration."""
     with ctx.stores.unit_of_work() as uow:
         user, factor = _load(uow, user_id, factor_id)
         if factor.active:
             raise ValidationFailed("factor", ["factor: The factor is already active"])
-        check(ctx, factor, _required(passcode, "passCode"))
+        if factor.kind.verification == Verification.WEBAUTHN:
+            for name in webauthn_factors.REGISTRATION_FIELDS:
+                _required(body.get(name), name)
+            challenge = webauthn_factors.challenge_of(
+                ctx.stores.factor_codes.take_challenge(factor.id)
+            )
+            webauthn_factors.register(ctx, uow, factor, challenge, body)
+        else:
+            check(ctx, factor, _required(body.get("passCode"), "passCode"))
         factor.status = FactorStatus.ACTIVE
         factor.last_updated = ctx.clock()
         uow.factors.save(factor)
@@ -283,6 +293,8 @@ def verify(
             "factor", ["factor: The factor is not active; activate it with its first code"]
         )
     kind = factor.kind
+    if kind.verification == Verification.WEBAUTHN:
+        return user, factor, _verify_webauthn(ctx, factor, body)
     if kind.verification == Verification.ANSWER:
         check(ctx, factor, _required(body.get("answer"), "answer"))
     elif kind.verification == Verification.SENT_CODE and not body.get("passCode"):
@@ -291,3 +303,21 @@ def verify(
     else:
         check(ctx, factor, _required(body.get("passCode"), "passCode"))
     return user, factor, FactorResult.SUCCESS
+
+
+def _verify_webauthn(ctx: Context, factor: Factor, body: dict[str, Any]) -> FactorResult:
+    """Without an answer, a new challenge (CHALLENGE; the options are kept on
+    the factor for the caller to render); with one, its check (SUCCESS)."""
+    codes = ctx.stores.factor_codes
+    if not webauthn_factors.answered(body, webauthn_factors.ASSERTION_FIELDS):
+        with ctx.stores.reading() as uow:
+            options = webauthn_factors.assertion(ctx, uow, [factor])
+        codes.put_challenge(factor.id, options.json["challenge"], ctx.settings.otp_lifetime)
+        factor.extra["challenge"] = options.json
+        return FactorResult.CHALLENGE
+    for name in webauthn_factors.ASSERTION_FIELDS:
+        _required(body.get(name), name)
+    challenge = webauthn_factors.challenge_of(codes.take_challenge(factor.id))
+    with ctx.stores.unit_of_work() as uow:
+        webauthn_factors.check_assertion(ctx, uow, factor, challenge, body)
+    return FactorResult.SUCCESS

@@ -31,7 +31,7 @@ from app.domain.factors import (
 )
 from app.domain.passwords import normalise_answer
 from app.domain.users import User, UserStatus
-from app.services import factor_verification
+from app.services import factor_verification, webauthn_factors
 from app.services.context import Context
 from app.services.users import find_user
 from app.store import UnitOfWork
@@ -49,6 +49,7 @@ PROFILE_BUILDERS: dict[str, ProfileBuilder] = {
     "call": call.enroll_profile,
     "email": email.enroll_profile,
     "question": question.enroll_profile,
+    "webauthn": webauthn_factors.enroll_profile,
 }
 
 
@@ -57,6 +58,8 @@ class Enrolled:
     factor: Factor
     user: User
     qr_token: str | None = None  # TOTP only: the signed QR-code link token
+    #: WebAuthn only: the options for ``navigator.credentials.create``.
+    activation: dict[str, Any] | None = None
 
 
 def find_factor(uow: UnitOfWork, user: User, factor_id: str) -> Factor:
@@ -144,17 +147,28 @@ def enroll(
             raise ValidationFailed(ENROLL_REQUEST, [ALREADY_SET_UP]) from exc
         if kind.verification == Verification.SENT_CODE and not active:
             factor_verification.send_code(ctx, factor, token_lifetime)
+        activation = None
+        if kind.verification == Verification.WEBAUTHN:
+            options = webauthn_factors.registration(ctx, uow, user)
+            activation = options.json
+            if not hold:  # /authn keeps the challenge in its transaction
+                ctx.stores.factor_codes.put_challenge(
+                    factor.id, options.json["challenge"], ctx.settings.otp_lifetime
+                )
     qr = qr_token(ctx, factor) if kind.verification == Verification.TOTP else None
-    return Enrolled(factor, user, qr)
+    return Enrolled(factor, user, qr, activation)
 
 
 def _replace_pending(
     uow: UnitOfWork, user: User, kind: FactorKind, profile: dict[str, Any], update_phone: bool
 ) -> None:
-    """An active factor of the type blocks enrolment; a pending one is replaced
-    (for phones only with ``updatePhone=true`` when the number changes)."""
+    """An active factor of the type blocks enrolment (but for WebAuthn, one per
+    authenticator); a pending one is replaced (for phones only with
+    ``updatePhone=true`` when the number changes)."""
     for existing in uow.factors.for_user(user.id):
         if (existing.factor_type, existing.provider) != (kind.factor_type, kind.provider):
+            continue
+        if existing.active and not kind.one_per_user:
             continue
         if existing.active:
             raise ValidationFailed(ENROLL_REQUEST, [ALREADY_SET_UP])

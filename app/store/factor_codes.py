@@ -99,5 +99,22 @@ class FactorCodes:
         """:meth:`step_check` on its own: True if the step was new."""
         return self.run(self.step_check(factor_id, step, ttl_seconds))
 
+    # ---- WebAuthn challenges (the Factors API's; /authn keeps its own in the transaction)
+
+    @staticmethod
+    def _challenge_key(factor_id: str) -> str:
+        return f"factor:{{{factor_id}}}:webauthn-challenge"
+
+    def put_challenge(self, factor_id: str, challenge: str, ttl_seconds: int) -> None:
+        """The one live challenge of the factor's ceremony: any earlier one stops working."""
+        self.redis.set(self._challenge_key(factor_id), challenge, ex=ttl_seconds)
+
+    def take_challenge(self, factor_id: str) -> str | None:
+        """The live challenge, removed as it is read: each is answered once."""
+        value = self.redis.getdel(self._challenge_key(factor_id))
+        return value.decode() if isinstance(value, bytes) else value
+
     def forget(self, factor_id: str) -> None:
-        self.redis.delete(self._code_key(factor_id), self._step_key(factor_id))
+        self.redis.delete(
+            self._code_key(factor_id), self._step_key(factor_id), self._challenge_key(factor_id)
+        )

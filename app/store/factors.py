@@ -4,15 +4,17 @@ way out, so no row ever holds a usable secret and no service sees a ciphertext."
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.factors import Factor, FactorStatus
+from app.domain.factors.webauthn import Credential, b64url, from_b64url
 from app.domain.secret_box import SecretBox, SecretBoxError
 from app.domain.users import User
 from app.store.db import flush_unique
-from app.store.models import FactorRow, UserRow
+from app.store.models import FactorRow, UserRow, WebauthnCredentialRow
 from app.store.users import _aware
 from app.store.users import _to_domain as users_to_domain
 
@@ -131,3 +133,57 @@ class FactorRepository:
         """The sealed value as stored (for tests and key rotation)."""
         row = self.session.get(FactorRow, factor_id)
         return row.secret_sealed if row else None
+
+    # ---- WebAuthn credentials ---------------------------------------------------------
+
+    def add_credential(self, factor_id: str, credential: Credential, now: datetime) -> None:
+        """Keep a WebAuthn factor's credential; :class:`DuplicateKey` when its id
+        is registered already (to this user or another)."""
+        self.session.add(
+            WebauthnCredentialRow(
+                factor_id=factor_id,
+                credential_id=b64url(credential.credential_id),
+                public_key=credential.public_key,
+                sign_count=credential.sign_count,
+                aaguid=credential.aaguid,
+                transports=list(credential.transports),
+                attestation_format=credential.attestation_format,
+                created=now,
+            )
+        )
+        flush_unique(self.session)
+
+    def credential(self, factor_id: str) -> Credential | None:
+        row = self.session.get(WebauthnCredentialRow, factor_id)
+        if row is None:
+            return None
+        return Credential(
+            credential_id=from_b64url(row.credential_id, "credentialId"),
+            public_key=bytes(row.public_key),
+            sign_count=int(row.sign_count),
+            aaguid=row.aaguid,
+            transports=tuple(row.transports or ()),
+            attestation_format=row.attestation_format,
+        )
+
+    def credential_ids(self, user_id: str) -> list[bytes]:
+        """The ids of the user's active WebAuthn credentials (excludeCredentials)."""
+        rows = self.session.scalars(
+            select(WebauthnCredentialRow.credential_id)
+            .join(FactorRow, FactorRow.id == WebauthnCredentialRow.factor_id)
+            .where(FactorRow.user_id == user_id, FactorRow.status == FactorStatus.ACTIVE.value)
+        )
+        return [from_b64url(value, "credentialId") for value in rows]
+
+    def advance_sign_count(self, factor_id: str, seen: int, new: int) -> bool:
+        """Store ``new`` only if the counter is still ``seen``: of two assertions
+        that read the same counter, one moves it and the other is refused."""
+        result = self.session.execute(
+            update(WebauthnCredentialRow)
+            .where(
+                WebauthnCredentialRow.factor_id == factor_id,
+                WebauthnCredentialRow.sign_count == seen,
+            )
+            .values(sign_count=new)
+        )
+        return bool(getattr(result, "rowcount", 0))

@@ -12,9 +12,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -125,8 +127,36 @@ class FactorRow(Base):
     last_updated: Mapped[datetime]
 
     __table_args__ = (
-        UniqueConstraint("user_id", "factor_type", "provider", name="uq_factors_user_type"),
+        # One factor of each type per user, but one WebAuthn factor per authenticator.
+        Index(
+            "uq_factors_user_type",
+            "user_id",
+            "factor_type",
+            "provider",
+            unique=True,
+            sqlite_where=text("factor_type <> 'webauthn'"),
+            postgresql_where=text("factor_type <> 'webauthn'"),
+        ),
     )
+
+
+class WebauthnCredentialRow(Base):
+    """The credential of a WebAuthn factor (its id is unique across users)."""
+
+    __tablename__ = "webauthn_credentials"
+
+    factor_id: Mapped[str] = mapped_column(
+        ForeignKey("factors.id", ondelete="CASCADE"), primary_key=True
+    )
+    credential_id: Mapped[str] = mapped_column(String(1400))  # base64url of ≤ 1023 bytes
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)  # COSE
+    sign_count: Mapped[int] = mapped_column(BigInteger)
+    aaguid: Mapped[str] = mapped_column(String(36))
+    transports: Mapped[list[str]] = mapped_column(JSON)
+    attestation_format: Mapped[str] = mapped_column(String(32))
+    created: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("credential_id", name="uq_webauthn_credential_id"),)
 
 
 class WorkosFactorRow(Base):

@@ -49,7 +49,7 @@ class Policy:
         self.set(sign_on=SignOnSettings(require_factor=True, **sign_on))
 
     def enrollment(self, **keys: Enrollment) -> None:
-        table = dict.fromkeys(self.value.enrollment, Enrollment.OPTIONAL)
+        table = dict(EffectivePolicy().enrollment)  # the default's: WebAuthn off
         table.update(keys)
         self.set(enrollment=table)
 

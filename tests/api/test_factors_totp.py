@@ -322,6 +322,7 @@ def test_catalog_and_questions(api: Any, make_user: Any) -> None:
         ("call", "OKTA"),
         ("email", "OKTA"),
         ("question", "OKTA"),
+        ("webauthn", "FIDO"),
     }
     assert all(e["status"] == "NOT_SETUP" for e in catalog)
     assert all(e["_links"]["enroll"]["hints"]["allow"] == ["POST"] for e in catalog)

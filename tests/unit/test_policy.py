@@ -295,7 +295,12 @@ def test_the_default_policies_give_oktas_defaults() -> None:
         self_service_password_reset=True,
         self_service_unlock=False,
     )
-    assert set(effective.enrollment.values()) == {Enrollment.OPTIONAL}
+    # Every factor optional, but WebAuthn, which a policy must turn on (it needs
+    # WEBAUTHN_RP_ID to fit the sign-in page).
+    assert {k for k, v in effective.enrollment.items() if v is not Enrollment.OPTIONAL} == {
+        "fido_webauthn"
+    }
+    assert effective.enrollment["fido_webauthn"] is Enrollment.NOT_ALLOWED
     assert effective.sign_on == SignOnSettings(
         access_allowed=True,
         require_factor=False,
@@ -373,6 +378,7 @@ def test_enrollment_policy_requires_google_authenticator_for_a_group() -> None:
         "okta_call": Enrollment.NOT_ALLOWED,
         "okta_email": Enrollment.NOT_ALLOWED,
         "okta_question": Enrollment.NOT_ALLOWED,
+        "fido_webauthn": Enrollment.NOT_ALLOWED,
     }
     assert effective.enrollment_of("token:software:totp", "GOOGLE") is Enrollment.REQUIRED
     assert effective.enrollment_of("token:software:totp", "OKTA") is Enrollment.NOT_ALLOWED
@@ -545,7 +551,7 @@ def test_parse_password_rejects(
         (
             {"factors": {"okta_carrier_pigeon": {"enroll": {"self": "OPTIONAL"}}}},
             "settings.factors.okta_carrier_pigeon: unknown factor; use one of google_otp, "
-            "okta_otp, okta_sms, okta_call, okta_email, okta_question",
+            "okta_otp, okta_sms, okta_call, okta_email, okta_question, fido_webauthn",
         ),
         ({"factors": {"google_otp": "REQUIRED"}}, "settings.factors.google_otp: must be an object"),
         (
@@ -983,6 +989,7 @@ def test_parse_enrollment_lists_only_what_it_names() -> None:
         "okta_call": Enrollment.NOT_ALLOWED,
         "okta_email": Enrollment.OPTIONAL,
         "okta_question": Enrollment.NOT_ALLOWED,
+        "fido_webauthn": Enrollment.OPTIONAL,
     }
 
 
@@ -1131,12 +1138,13 @@ def test_parse_password_token_lifetime_cause_names_the_full_path() -> None:
         (
             {"factors": {"google_authenticator": {"enroll": {"self": "REQUIRED"}}}},
             "settings.factors.google_authenticator: unknown factor; use one of "
-            "google_otp, okta_otp, okta_sms, okta_call, okta_email, okta_question",
+            "google_otp, okta_otp, okta_sms, okta_call, okta_email, okta_question, "
+            "fido_webauthn",
         ),
         (
             {"factors": {"GOOGLE_OTP": {"enroll": {"self": "REQUIRED"}}}},
             "settings.factors.GOOGLE_OTP: unknown factor; use one of google_otp, okta_otp, "
-            "okta_sms, okta_call, okta_email, okta_question",
+            "okta_sms, okta_call, okta_email, okta_question, fido_webauthn",
         ),
         (
             {"factors": {"okta_sms": {"enroll": "REQUIRED"}}},
@@ -1147,9 +1155,8 @@ def test_parse_password_token_lifetime_cause_names_the_full_path() -> None:
             "settings.factors.okta_sms.enroll.self: must be one of REQUIRED, OPTIONAL, NOT_ALLOWED",
         ),
         (
-            {"factors": {"fido_webauthn": {"enroll": {"self": "REQUIRED"}}}},
-            "settings.factors.fido_webauthn.enroll.self: "
-            "this factor is not available in Portcullis",
+            {"factors": {"fido_u2f": {"enroll": {"self": "REQUIRED"}}}},
+            "settings.factors.fido_u2f.enroll.self: this factor is not available in Portcullis",
         ),
     ],
 )

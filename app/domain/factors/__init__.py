@@ -4,7 +4,7 @@
 the factorType/provider pair of Okta's reference, its vendor name, its id
 prefix, how it is verified, whether it needs activation and what it adds to
 a session's ``amr``. The per-type behaviour lives in one module each
-(``totp``, ``sms``, ``call``, ``email``, ``question``); ``sent_code`` holds
+(``totp``, ``sms``, ``call``, ``email``, ``question``, ``webauthn``); ``sent_code`` holds
 what the three delivered-code types share.
 """
 
@@ -25,6 +25,7 @@ class Verification(StrEnum):
     TOTP = "totp"  # a code computed from a shared secret and the time
     SENT_CODE = "sent_code"  # a one-time code delivered by SMS, voice or e-mail
     ANSWER = "answer"  # the answer to a security question
+    WEBAUTHN = "webauthn"  # a signature by a registered authenticator (passkey, security key)
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,15 @@ class FactorKind:
     def needs_activation(self) -> bool:
         return self.verification != Verification.ANSWER
 
+    @property
+    def one_per_user(self) -> bool:
+        """A user has at most one factor of this kind; WebAuthn has one per authenticator."""
+        return self.verification != Verification.WEBAUTHN
+
 
 V = Verification
 #: Prefixes follow the seed walkthrough's real responses (uft, sms, ufs) and
-#: Okta's reference for the rest (ost, clf, emf).
+#: Okta's reference for the rest (ost, clf, emf, fwf).
 FACTOR_TYPES: tuple[FactorKind, ...] = (
     FactorKind("token:software:totp", "GOOGLE", "GOOGLE", "uft", V.TOTP, amr="otp"),
     FactorKind("token:software:totp", "OKTA", "OKTA", "ost", V.TOTP, amr="otp"),
@@ -54,6 +60,7 @@ FACTOR_TYPES: tuple[FactorKind, ...] = (
     FactorKind("call", "OKTA", "OKTA", "clf", V.SENT_CODE, "call", True, amr="tel"),
     FactorKind("email", "OKTA", "OKTA", "emf", V.SENT_CODE, "email", True, amr="email"),
     FactorKind("question", "OKTA", "OKTA", "ufs", V.ANSWER, amr="kba"),
+    FactorKind("webauthn", "FIDO", "FIDO", "fwf", V.WEBAUTHN, amr="hwk"),
 )
 KINDS: dict[tuple[str, str], FactorKind] = {(k.factor_type, k.provider): k for k in FACTOR_TYPES}
 

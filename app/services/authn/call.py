@@ -144,6 +144,7 @@ def mark_verified(ctx: Context, call: Call, factor: Factor) -> None:
     progress = call.tx.progress
     progress.mfa_verified = True
     progress.challenged_factor_id = None
+    progress.webauthn_challenge = None
     for value in (factor.kind.amr, "mfa"):
         if value not in progress.amr:
             progress.amr.append(value)

@@ -12,9 +12,9 @@ from typing import Any
 from app.domain import authn
 from app.domain.authn import Action
 from app.domain.errors import ApiError, ValidationFailed
-from app.domain.factors import Factor
+from app.domain.factors import Factor, Verification, kind_of
 from app.domain.policy import Enrollment
-from app.services import factor_verification, factors
+from app.services import factor_verification, factors, webauthn_factors
 from app.services.authn import transaction
 from app.services.authn.call import Call, factor_of, in_flow, mark_verified, prior_factors
 from app.services.authn.inputs import required
@@ -33,10 +33,11 @@ def enroll_factor(ctx: Context, state_token: Any, body: dict[str, Any]) -> View:
             raise ValidationFailed(
                 "factor", [f"factorType: {factor_type} is not allowed by the enrollment policy"]
             )
+        kind = kind_of(factor_type, str(provider))
         if any(
             f.active and (f.factor_type, f.provider) == (factor_type, str(provider))
             for f in call.factors
-        ):  # set up before, or earlier in this flow
+        ) and (kind is None or kind.one_per_user):  # set up before, or earlier in this flow
             raise ValidationFailed("factorEnrollRequest", [factors.ALREADY_SET_UP])
         enrolled = factors.enroll(
             ctx,
@@ -49,6 +50,8 @@ def enroll_factor(ctx: Context, state_token: Any, body: dict[str, Any]) -> View:
         )
         factor = enrolled.factor
         call.factors = [f for f in call.factors if f.id != factor.id] + [factor]
+        if enrolled.activation is not None:  # WebAuthn: its challenge lives here
+            call.tx.progress.webauthn_challenge = enrolled.activation["challenge"]
         if factor.kind.needs_activation:
             call.tx.progress.enrolling_factor_id = factor.id
         else:  # a security question: set, and so proven, at once
@@ -61,17 +64,31 @@ def activate_factor(ctx: Context, state_token: Any, factor_id: str, body: dict[s
     def act(call: Call) -> None:
         if factor_id != call.tx.progress.enrolling_factor_id:
             raise ApiError("E0000079")
-        passcode = required(body, "passCode")
         factor = factor_of(call, factor_id)
         if factor.active:
             raise ValidationFailed("factor", ["factor: The factor is already active"])
         # As the Factors API's activation: a wrong code is not a sign-in failure.
         # The code is spent, and the progress saved, only if the save's check passes.
-        call.pending = factor_verification.prepare(ctx, factor, passcode)
         call.counts_failures = False
+        if factor.kind.verification == Verification.WEBAUTHN:
+            _register(ctx, call, factor, body)
+        else:
+            call.pending = factor_verification.prepare(ctx, factor, required(body, "passCode"))
         _enrolled(ctx, call, factor)
 
     return transaction.run(ctx, state_token, Action.ACTIVATE_FACTOR, act)
+
+
+def _register(ctx: Context, call: Call, factor: Factor, body: dict[str, Any]) -> None:
+    """A WebAuthn registration against the transaction's challenge: the
+    credential is kept now, the factor stays PENDING_ACTIVATION until SUCCESS."""
+    for name in webauthn_factors.REGISTRATION_FIELDS:
+        required(body, name)
+    challenge = webauthn_factors.challenge_of(call.tx.progress.webauthn_challenge)
+    with ctx.stores.unit_of_work() as uow:
+        webauthn_factors.register(ctx, uow, factor, challenge, body)
+        uow.factors.save(factor)
+    call.tx.progress.webauthn_challenge = None
 
 
 def _no_enrolment_before_verification(ctx: Context, call: Call) -> None:

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from app.domain.authn import Action, Status
 from app.domain.errors import ApiError, InvalidToken
 from app.domain.factors import Factor
 from app.domain.policy import EffectivePolicy
 from app.domain.users import User, UserStatus
-from app.services import factor_verification
+from app.services import factor_verification, webauthn_factors
 from app.services.authn.call import Call
+from app.services.authn.inputs import required
 from app.services.authn.view import Answered, View
 from app.services.context import Context
 from app.store.transactions import Busy, Conflict, Loaded
@@ -197,6 +198,22 @@ def check_factor(ctx: Context, call: Call, factor: Factor, value: str) -> None:
     call.judged = True
     try:
         call.pending = factor_verification.prepare(ctx, factor, value)
+    except ApiError as exc:
+        factor_failed(ctx, call, exc)
+    call.also.append(ctx.stores.failed_attempts.staged_clear(call.user.id))
+
+
+def check_assertion(ctx: Context, call: Call, factor: Factor, body: dict[str, Any]) -> None:
+    """A WebAuthn answer against the transaction's challenge, judged as a code
+    is: counted with the lease, a refusal stays counted, a pass resets the
+    count with the save. The signature counter moves in its own commit."""
+    call.judged = True
+    try:
+        for name in webauthn_factors.ASSERTION_FIELDS:
+            required(body, name)
+        challenge = webauthn_factors.challenge_of(call.tx.progress.webauthn_challenge)
+        with ctx.stores.unit_of_work() as uow:
+            webauthn_factors.check_assertion(ctx, uow, factor, challenge, body)
     except ApiError as exc:
         factor_failed(ctx, call, exc)
     call.also.append(ctx.stores.failed_attempts.staged_clear(call.user.id))

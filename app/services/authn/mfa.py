@@ -7,12 +7,12 @@ from typing import Any
 
 from app.domain.authn import Action
 from app.domain.errors import ApiError
-from app.domain.factors import Verification
-from app.services import factor_verification
+from app.domain.factors import Factor, Verification
+from app.services import factor_verification, webauthn_factors
 from app.services.authn import transaction
 from app.services.authn.call import Call, factor_of, find, mark_verified, prior_factors
 from app.services.authn.inputs import required
-from app.services.authn.lockout import check_factor
+from app.services.authn.lockout import check_assertion, check_factor
 from app.services.authn.view import View
 from app.services.context import Context
 
@@ -31,7 +31,12 @@ def verify_factor(
             call.tx.remember_device = bool(remember)
         elif call.policy.sign_on.remember_device_by_default:
             call.tx.remember_device = True
-        if kind.verification == Verification.ANSWER:
+        if kind.verification == Verification.WEBAUTHN:
+            if not webauthn_factors.answered(body, webauthn_factors.ASSERTION_FIELDS):
+                _challenge(ctx, call, factor)
+                return
+            check_assertion(ctx, call, factor, body)
+        elif kind.verification == Verification.ANSWER:
             check_factor(ctx, call, factor, required(body, "answer"))
         elif kind.verification == Verification.SENT_CODE and not body.get("passCode"):
             factor_verification.send_code(ctx, factor)
@@ -41,8 +46,16 @@ def verify_factor(
             check_factor(ctx, call, factor, required(body, "passCode"))
         mark_verified(ctx, call, factor)
 
-    guess = bool(body.get("passCode") or body.get("answer"))
+    guess = bool(body.get("passCode") or body.get("answer") or body.get("signatureData"))
     return transaction.run(ctx, state_token, Action.VERIFY_FACTOR, act, guess=guess)
+
+
+def _challenge(ctx: Context, call: Call, factor: Factor) -> None:
+    """MFA_CHALLENGE for a WebAuthn factor: a new challenge, bound to the transaction."""
+    with ctx.stores.reading() as uow:
+        options = webauthn_factors.assertion(ctx, uow, [factor])
+    call.tx.progress.webauthn_challenge = options.json["challenge"]
+    call.tx.progress.challenged_factor_id = factor.id
 
 
 def resend_challenge(ctx: Context, state_token: Any, factor_id: str) -> View:

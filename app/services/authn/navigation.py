@@ -68,5 +68,6 @@ def previous(ctx: Context, state_token: Any) -> View:
             progress.enrolling_factor_id = None
         else:
             progress.challenged_factor_id = None
+        progress.webauthn_challenge = None
 
     return transaction.run(ctx, state_token, Action.PREVIOUS, act)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from app.domain import authn
 from app.domain.authn import Status
@@ -12,7 +13,7 @@ from app.domain.clock import parse_timestamp
 from app.domain.factors import Factor, Verification
 from app.domain.policy import EffectivePolicy
 from app.domain.users import User
-from app.services import factors
+from app.services import factors, webauthn_factors
 from app.services.authn.call import Call, Tx, find, prior_factors
 from app.services.context import Context
 
@@ -34,6 +35,10 @@ class View:
     enrollable: list[authn.Enrollable] = field(default_factory=list)  # MFA_ENROLL
     factor: Factor | None = None  # MFA_ENROLL_ACTIVATE, MFA_CHALLENGE
     qr_token: str | None = None
+    #: WebAuthn: the creation options (MFA_ENROLL_ACTIVATE), or the challenge
+    #: to sign (MFA_CHALLENGE).
+    activation: dict[str, Any] | None = None
+    webauthn_challenge: str | None = None
     policy: EffectivePolicy | None = None
     can_skip: bool = False
     password_expire_days: int | None = None
@@ -68,9 +73,16 @@ def build_view(ctx: Context, call: Call, state_token: str | None) -> View:
         view.factor = find(call.factors, tx.progress.enrolling_factor_id)
         if view.factor is not None and view.factor.kind.verification == Verification.TOTP:
             view.qr_token = factors.qr_token(ctx, view.factor)
+        challenge = tx.progress.webauthn_challenge
+        if view.factor is not None and challenge:
+            with ctx.stores.reading() as uow:
+                view.activation = webauthn_factors.registration(
+                    ctx, uow, user, webauthn_factors.challenge_of(challenge)
+                ).json
     elif status is Status.MFA_CHALLENGE:
         view.factor = find(call.factors, tx.progress.challenged_factor_id)
         view.factor_result = "CHALLENGE"
+        view.webauthn_challenge = tx.progress.webauthn_challenge
     elif status is Status.PASSWORD_WARN:
         view.password_expire_days = authn.days_until_expiry(user, policy, ctx.clock())
     elif status is Status.RECOVERY_CHALLENGE:
