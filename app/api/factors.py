@@ -49,6 +49,7 @@ class ActivateSchema(schemas.Lenient):
     passCode = fields.String()
     attestation = fields.String()
     clientData = fields.String()
+    transports = fields.Raw(metadata={"description": "WebAuthn: the authenticator's transports"})
 
 
 class VerifySchema(schemas.Lenient):

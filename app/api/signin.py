@@ -55,6 +55,8 @@ def _page(name: str, mode: str = "signin", token: str | None = None) -> Response
         "redirectUrl": redirect_url,
         "mode": mode,
         "token": token,
+        # navigator.credentials.get needs the RP ID when it is a parent domain.
+        "webauthnRpId": settings.webauthn_rp,
     }
     # JSON inside <script>: "<" escaped so no value can close the element.
     block = json.dumps(config).replace("<", "\\u003c")

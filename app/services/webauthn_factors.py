@@ -20,6 +20,8 @@ check.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 from typing import Any
 
@@ -112,6 +114,7 @@ def register(
         raise _malformed(exc) from exc
     except ceremony.Refused as exc:
         raise ApiError("E0000068", causes=[exc.cause]) from exc
+    credential = dataclasses.replace(credential, transports=_transports(body.get("transports")))
     try:
         uow.factors.add_credential(factor.id, credential, ctx.clock())
     except DuplicateKey as exc:
@@ -158,6 +161,23 @@ def check_assertion(
             "E0000068",
             causes=["Another answer from this authenticator was verified at the same time."],
         )
+
+
+#: The transports of WebAuthn Level 3; anything else a browser sends is dropped.
+TRANSPORTS = frozenset({"usb", "nfc", "ble", "smart-card", "hybrid", "internal"})
+
+
+def _transports(value: Any) -> tuple[str, ...]:
+    """``transports`` as the Sign-In Widget sends it (a JSON array in a string,
+    from ``getTransports()``) or as an array: kept for the record, never trusted."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return ()
+    if not isinstance(value, list):
+        return ()
+    return tuple(dict.fromkeys(t for t in value if isinstance(t, str) and t in TRANSPORTS))
 
 
 def _malformed(exc: ceremony.Malformed) -> ValidationFailed:

@@ -277,3 +277,17 @@ def test_deleting_the_factor_or_resetting_factors_frees_the_credential(
     assert r.status_code == 200, r.get_json()
     assert api.get(f"/api/v1/users/{user['id']}/factors/{again['id']}").status_code == 404
     _active(api, user, key)
+
+
+def test_the_transports_the_browser_reports_are_kept(api: Any, make_user: Any, ctx: Any) -> None:
+    user = make_user()
+    key = _key()
+    factor = _enroll(api, user)
+    body = key.create(factor["_embedded"]["activation"]["challenge"])
+    # As the Sign-In Widget sends them: getTransports() as a JSON string; unknown ones dropped.
+    body["transports"] = '["usb", "nfc", "carrier-pigeon", "usb"]'
+    assert _activate(api, user, factor, body).status_code == 200
+    with ctx.stores.reading() as uow:
+        credential = uow.factors.credential(factor["id"])
+    assert credential is not None and credential.transports == ("usb", "nfc")
+    assert credential.credential_id == key.credential_id

@@ -34,7 +34,17 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
-from tests.compat.conftest import PASSWORD, ROOT, LiveServer, free_port, missing_tool
+from tests.compat.conftest import (
+    PASSWORD,
+    ROOT,
+    Admin,
+    LiveServer,
+    bootstrap,
+    embedded_env,
+    free_port,
+    gunicorn,
+    missing_tool,
+)
 
 pytestmark = pytest.mark.integration
 PAGES = Path(__file__).parent / "widget"
@@ -159,3 +169,126 @@ def _enter_code(page: Any, code: str) -> None:
     expect(field).to_be_editable()
     field.fill(code)
     expect(field).to_have_value(code)
+
+
+# ---- WebAuthn: the widget on another origin enrols a key, then signs in with it ----------
+
+
+@pytest.fixture(scope="module")
+def webauthn_server(tmp_path_factory: pytest.TempPathFactory, pages: str) -> Iterator[LiveServer]:
+    """A server for WebAuthn: browsers refuse a bare IP as an RP ID, so both it
+    and the widget's page are on ``localhost`` (different ports: two origins),
+    and the page's origin is one of ``WEBAUTHN_ORIGINS``, as
+    docs/factors/webauthn.md sets the widget up."""
+    instance = tmp_path_factory.mktemp("portcullis-webauthn")
+    port = free_port()
+    base = f"http://localhost:{port}"
+    env = embedded_env(instance, port, BASE_URL=base, WEBAUTHN_ORIGINS=_on_localhost(pages))
+    token = bootstrap(env)
+    with gunicorn(env, instance / "server.log"):
+        yield LiveServer(base=base, admin=Admin(base, token), instance=instance)
+
+
+def _on_localhost(url: str) -> str:
+    return url.replace("127.0.0.1", "localhost")
+
+
+def _virtual_authenticator(context: Any, page: Any) -> tuple[Any, str]:
+    """Chromium's DevTools virtual authenticator: a platform passkey that
+    verifies the user and is touched at once."""
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    added = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    return cdp, str(added["authenticatorId"])
+
+
+def test_webauthn_enrolment_then_sign_in(
+    webauthn_server: LiveServer, pages: str, browser: Any
+) -> None:
+    admin, base = webauthn_server.admin, webauthn_server.base
+    app = _on_localhost(pages)
+    admin(
+        "POST",
+        "/api/v1/trustedOrigins",
+        {"name": "Acme", "origin": app, "scopes": [{"type": "CORS"}, {"type": "REDIRECT"}]},
+    )
+    login = "acid.burn@example.com"
+    group_id = admin.group("Widget passkeys")
+    user = admin.user(login, group_id)
+    admin(
+        "POST",
+        "/api/v1/policies",
+        {
+            "type": "MFA_ENROLL",
+            "name": "Security key required",
+            "priority": 1,
+            "conditions": {"people": {"groups": {"include": [group_id]}}},
+            "settings": {"factors": {"fido_webauthn": {"enroll": {"self": "REQUIRED"}}}},
+        },
+    )
+    context = browser.new_context()
+    page = context.new_page()
+    cdp, authenticator = _virtual_authenticator(context, page)
+    traffic: list[str] = []
+    page.on("console", lambda message: traffic.append(f"console {message.type}: {message.text}"))
+    page.on(
+        "response",
+        lambda response: traffic.append(
+            f"{response.request.method} {response.url} -> {response.status}"
+        ),
+    )
+    widget = f"{app}/index.html?baseUrl={quote(base, safe='')}"
+    try:
+        page.goto(widget)
+        page.get_by_label("Username").fill(login)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign In").click()
+        page.get_by_text("Security Key or Biometric Authenticator").first.wait_for()
+        page.get_by_text("Configure factor").click()  # the one required factor
+        page.locator(".enroll-webauthn-form").wait_for()
+        enrol = page.locator(".enroll-webauthn-form").get_by_role("button")
+        if enrol.count():  # autoSave may have started the ceremony already
+            enrol.first.click()
+        page.wait_for_url(f"{app}/landed.html*")
+        page.get_by_role("heading", name="You're signed in").wait_for()
+        assert page.locator("#amr").inner_text() == "pwd, hwk, mfa"
+        (factor,) = admin("GET", f"/api/v1/users/{user['id']}/factors")
+        assert (factor["factorType"], factor["status"]) == ("webauthn", "ACTIVE")
+
+        admin.require_mfa(group_id)  # the next sign-in proves the key
+        page.goto(widget)
+        page.get_by_label("Username").fill(login)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign In").click()
+        page.locator(".verify-webauthn-form").wait_for()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "sign-in-widget-webauthn.png"))
+        button = page.locator(".verify-webauthn-form").get_by_role("button", name="Verify")
+        if button.count():  # autoSave may have started the ceremony already
+            button.click()
+        page.wait_for_url(f"{app}/landed.html*")
+        page.get_by_role("heading", name="You're signed in").wait_for()
+    except Exception as error:
+        log = "\n".join(traffic)
+        shown = page.locator("body").inner_text(timeout=2000)
+        log += f"\n--- the page shows ({page.url}) ---\n{shown}"
+        page.screenshot(path=str(ARTIFACTS / "sign-in-widget-webauthn-failed.png"))
+        raise AssertionError(f"{error}\n--- browser traffic ---\n{log}") from None
+    assert page.locator("#amr").inner_text() == "pwd, hwk, mfa"
+    (credential,) = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})[
+        "credentials"
+    ]
+    assert credential["rpId"] == "localhost" and credential["signCount"] >= 2
+    context.close()

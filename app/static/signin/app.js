@@ -7,7 +7,8 @@
   const list = document.getElementById("session");
   const errorBox = document.getElementById("error");
   const AMR = { pwd: "password", otp: "authenticator code", sms: "text message", tel: "voice call",
-                email: "email code", kba: "security question", mfa: "multi-factor" };
+                email: "email code", kba: "security question", hwk: "security key or passkey",
+                mfa: "multi-factor" };
 
   function row(term, value) {
     const dt = document.createElement("dt");

@@ -23,6 +23,7 @@
     "call/OKTA": "Voice call",
     "email/OKTA": "Email",
     "question/OKTA": "Security question",
+    "webauthn/FIDO": "Security key or passkey",
   };
   let state = null; // the last transaction answer
 
@@ -90,6 +91,79 @@
       throw error;
     }
     return answer;
+  }
+
+  // ---- WebAuthn: Okta's wire format is base64url for every byte field ---------------------
+
+  function fromB64url(text) {
+    const b64 = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
+    return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  }
+
+  function toB64url(buffer) {
+    let binary = "";
+    for (const byte of new Uint8Array(buffer)) binary += String.fromCharCode(byte);
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function webauthnUnavailable() {
+    if (window.PublicKeyCredential && navigator.credentials) return null;
+    return { errorSummary: "This browser cannot use security keys or passkeys here (it needs https, or localhost)." };
+  }
+
+  /** navigator.credentials.create with MFA_ENROLL_ACTIVATE's options → the activate body. */
+  async function registerKey(activation) {
+    const options = Object.assign({}, activation, {
+      challenge: fromB64url(activation.challenge),
+      user: Object.assign({}, activation.user, { id: fromB64url(activation.user.id) }),
+      excludeCredentials: (activation.excludeCredentials || []).map((c) => Object.assign({}, c, { id: fromB64url(c.id) })),
+    });
+    const credential = await navigator.credentials.create({ publicKey: options });
+    return {
+      attestation: toB64url(credential.response.attestationObject),
+      clientData: toB64url(credential.response.clientDataJSON),
+    };
+  }
+
+  /** navigator.credentials.get for MFA_CHALLENGE's challenge → the verify body. */
+  async function signWithKey(challenge, factor) {
+    const allow = factor.profile && factor.profile.credentialId
+      ? [{ type: "public-key", id: fromB64url(factor.profile.credentialId) }] : [];
+    const credential = await navigator.credentials.get({ publicKey: {
+      challenge: fromB64url(challenge.challenge),
+      rpId: config.webauthnRpId,
+      allowCredentials: allow,
+      userVerification: challenge.userVerification || "preferred",
+    } });
+    return {
+      clientData: toB64url(credential.response.clientDataJSON),
+      authenticatorData: toB64url(credential.response.authenticatorData),
+      signatureData: toB64url(credential.response.signature),
+    };
+  }
+
+  /** A button that runs a WebAuthn ceremony, then posts its answer to `path`. */
+  function keyButton(label, path, ceremony, extra) {
+    const button = el("button", { type: "button", class: "primary", text: label });
+    button.addEventListener("click", async () => {
+      const unavailable = webauthnUnavailable();
+      if (unavailable) return showError(unavailable);
+      button.disabled = true;
+      showError(null);
+      try {
+        const answer = await ceremony();
+        render(await call(path, Object.assign({ stateToken: state.stateToken }, answer, extra ? extra() : {})));
+      } catch (error) {
+        if (error.name === "NotAllowedError" || error.name === "AbortError") {
+          showError({ errorSummary: "The security key did not answer (cancelled or timed out). Try again." });
+        } else {
+          onFailure(error);
+        }
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return button;
   }
 
   function pathOf(href) {
@@ -213,7 +287,7 @@
 
   function describe(factor) {
     const p = factor.profile || {};
-    return p.phoneNumber || p.email || p.credentialId || (factor.factorType === "question" ? "answer" : "");
+    return p.phoneNumber || p.email || p.authenticatorName || p.credentialId || (factor.factorType === "question" ? "answer" : "");
   }
 
   function rememberBox(tx) {
@@ -231,6 +305,11 @@
       const verb = { sms: "Text me a code", call: "Call me", email: "Email me a code" }[factor.factorType];
       return screen(factorName(factor), `We'll send a code to ${describe(factor)}.`,
         form(path, () => ({ stateToken: tx.stateToken }), verb),
+        el("div", { class: "links" }, el("button", { type: "button", class: "link", text: "Choose another way", onclick: () => mfaRequired(tx) })));
+    }
+    if (factor.factorType === "webauthn") {
+      return screen(factorName(factor), `Use ${describe(factor) || "your security key or passkey"} to confirm it's you.`,
+        form(path, () => ({ stateToken: tx.stateToken }), "Use my security key"),
         el("div", { class: "links" }, el("button", { type: "button", class: "link", text: "Choose another way", onclick: () => mfaRequired(tx) })));
     }
     const input = factor.factorType === "question"
@@ -251,6 +330,15 @@
 
   function mfaChallenge(tx) {
     const factor = tx._embedded.factor;
+    const challenge = factor._embedded && factor._embedded.challenge;
+    if (challenge) {
+      const remember = rememberBox(tx);
+      return screen("Use your security key", `Touch or unlock ${describe(factor) || "your security key or passkey"} when your browser asks.`,
+        keyButton("Continue", pathOf(tx._links.next.href), () => signWithKey(challenge, factor),
+          () => (remember && remember.querySelector("input").checked ? { rememberDevice: true } : {})),
+        remember,
+        el("div", { class: "links" }, action("Choose another way", "/api/v1/authn/previous")));
+    }
     const resend = (tx._links.resend || [])[0];
     screen("Enter your code", `We sent a code to ${describe(factor)}.`,
       form(pathOf(tx._links.next.href), (d) => verifyBody(tx, d), "Verify", codeField(), rememberBox(tx)),
@@ -275,7 +363,7 @@
     showError(null);
     const base = { stateToken: tx.stateToken, factorType: factor.factorType, provider: factor.provider };
     const back = el("div", { class: "links" }, el("button", { type: "button", class: "link", text: "Back", onclick: () => mfaEnroll(tx) }));
-    if (factor.factorType.startsWith("token:software:totp") || factor.factorType === "email") {
+    if (factor.factorType.startsWith("token:software:totp") || factor.factorType === "email" || factor.factorType === "webauthn") {
       try { render(await call("/api/v1/authn/factors", base)); } catch (error) { onFailure(error); }
       return;
     }
@@ -300,6 +388,11 @@
   function mfaEnrollActivate(tx) {
     const factor = tx._embedded.factor;
     const activation = factor._embedded && factor._embedded.activation;
+    if (factor.factorType === "webauthn") {
+      return screen("Set up a security key or passkey", "Insert or unlock your security key, or use this device's passkey, when your browser asks.",
+        keyButton("Register", pathOf(tx._links.next.href), () => registerKey(activation)),
+        el("div", { class: "links" }, action("Back", "/api/v1/authn/previous")));
+    }
     const resend = (tx._links.resend || [])[0];
     const parts = [];
     let text = `Enter the code we sent to ${describe(factor)}.`;

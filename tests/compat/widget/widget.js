@@ -12,6 +12,9 @@ const signIn = new OktaSignIn({
   useClassicEngine: true,
   assets: { baseUrl: '/dist' }, // labels, fonts and images from here, not the CDN
   logoText: 'Acme',
+  // factorType webauthn is "Security Key or Biometric Authenticator" only with
+  // this flag; without it the classic widget shows it as (legacy) Windows Hello.
+  features: { webauthn: true },
 });
 
 signIn.renderEl(
