@@ -132,7 +132,8 @@ class AuthnActivateSchema(AuthnPassCodeSchema):
     attestation = fields.String(metadata={"description": "WebAuthn: attestation object, base64url"})
     clientData = fields.String(metadata={"description": "WebAuthn: client data JSON, base64url"})
     transports = fields.Raw(
-        metadata={"description": "WebAuthn: the authenticator's transports (a JSON array)"}
+        allow_none=True,
+        metadata={"description": "WebAuthn: the authenticator's transports (a JSON array)"},
     )
 
 

@@ -49,7 +49,9 @@ class ActivateSchema(schemas.Lenient):
     passCode = fields.String()
     attestation = fields.String()
     clientData = fields.String()
-    transports = fields.Raw(metadata={"description": "WebAuthn: the authenticator's transports"})
+    transports = fields.Raw(
+        allow_none=True, metadata={"description": "WebAuthn: the authenticator's transports"}
+    )
 
 
 class VerifySchema(schemas.Lenient):

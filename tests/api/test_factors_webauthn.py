@@ -291,3 +291,14 @@ def test_the_transports_the_browser_reports_are_kept(api: Any, make_user: Any, c
         credential = uow.factors.credential(factor["id"])
     assert credential is not None and credential.transports == ("usb", "nfc")
     assert credential.credential_id == key.credential_id
+
+
+def test_transports_null_as_the_widget_sends_without_get_transports(
+    api: Any, make_user: Any
+) -> None:
+    user = make_user()
+    key = _key()
+    factor = _enroll(api, user)
+    body = {**key.create(factor["_embedded"]["activation"]["challenge"]), "transports": None}
+    r = _activate(api, user, factor, body)
+    assert r.status_code == 200 and r.get_json()["status"] == "ACTIVE", r.get_json()

@@ -255,6 +255,20 @@ class Admin:
             },
         )
 
+    def require_webauthn(self, group_id: str) -> None:
+        """An MFA_ENROLL policy for the group: a WebAuthn authenticator must be enrolled."""
+        self(
+            "POST",
+            "/api/v1/policies",
+            {
+                "type": "MFA_ENROLL",
+                "name": f"Security key required for {group_id}",
+                "priority": 1,
+                "conditions": {"people": {"groups": {"include": [group_id]}}},
+                "settings": {"factors": {"fido_webauthn": {"enroll": {"self": "REQUIRED"}}}},
+            },
+        )
+
     def active_totp(self, user_id: str) -> dict[str, str]:
         """Enroll Google Authenticator for the user and activate it with the code
         of the *previous* 30-second step (the server accepts one step of skew),
@@ -290,3 +304,25 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     token = bootstrap(env)
     with gunicorn(env, instance / "server.log") as base:
         yield LiveServer(base=base, admin=Admin(base, token), instance=instance)
+
+
+def virtual_authenticator(context: Any, page: Any) -> tuple[Any, str]:
+    """Chromium's DevTools virtual authenticator on ``page``: a platform
+    passkey (ctap2, internal) that verifies the user and is touched at once.
+    The CDP session and the authenticator's id."""
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    added = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    return cdp, str(added["authenticatorId"])

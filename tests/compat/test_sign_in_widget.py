@@ -44,6 +44,7 @@ from tests.compat.conftest import (
     free_port,
     gunicorn,
     missing_tool,
+    virtual_authenticator,
 )
 
 pytestmark = pytest.mark.integration
@@ -193,27 +194,6 @@ def _on_localhost(url: str) -> str:
     return url.replace("127.0.0.1", "localhost")
 
 
-def _virtual_authenticator(context: Any, page: Any) -> tuple[Any, str]:
-    """Chromium's DevTools virtual authenticator: a platform passkey that
-    verifies the user and is touched at once."""
-    cdp = context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable")
-    added = cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
-    return cdp, str(added["authenticatorId"])
-
-
 def test_webauthn_enrolment_then_sign_in(
     webauthn_server: LiveServer, pages: str, browser: Any
 ) -> None:
@@ -227,20 +207,10 @@ def test_webauthn_enrolment_then_sign_in(
     login = "acid.burn@example.com"
     group_id = admin.group("Widget passkeys")
     user = admin.user(login, group_id)
-    admin(
-        "POST",
-        "/api/v1/policies",
-        {
-            "type": "MFA_ENROLL",
-            "name": "Security key required",
-            "priority": 1,
-            "conditions": {"people": {"groups": {"include": [group_id]}}},
-            "settings": {"factors": {"fido_webauthn": {"enroll": {"self": "REQUIRED"}}}},
-        },
-    )
+    admin.require_webauthn(group_id)
     context = browser.new_context()
     page = context.new_page()
-    cdp, authenticator = _virtual_authenticator(context, page)
+    cdp, authenticator = virtual_authenticator(context, page)
     traffic: list[str] = []
     page.on("console", lambda message: traffic.append(f"console {message.type}: {message.text}"))
     page.on(

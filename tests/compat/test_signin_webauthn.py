@@ -23,7 +23,9 @@ from tests.compat.conftest import (
     free_port,
     gunicorn,
     missing_tool,
+    virtual_authenticator,
 )
+from tests.compat.test_sign_in_widget import browser as browser  # the fixture
 from tests.compat.test_signin_page import CHROMIUM, PASSWORD, _landed
 
 pytestmark = pytest.mark.integration
@@ -42,35 +44,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         yield {"base": base, "admin": Admin(base, token)}
 
 
-@pytest.fixture(scope="module")
-def browser(server: dict[str, Any]) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield chromium
-        chromium.close()
-
-
-def _virtual_authenticator(context: Any, page: Any) -> tuple[Any, str]:
-    cdp = context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable")
-    added = cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
-    return cdp, str(added["authenticatorId"])
-
-
 def _sign_in(page: Any, base: str, login: str) -> None:
     page.goto(f"{base}/signin")
     page.get_by_label("Username").fill(login)
@@ -83,20 +56,10 @@ def test_a_passkey_is_enrolled_then_signs_in(server: dict[str, Any], browser: An
     login = "kate.passkey@example.com"
     group_id = admin.group("Passkeys")
     user = admin.user(login, group_id)
-    admin(
-        "POST",
-        "/api/v1/policies",
-        {
-            "type": "MFA_ENROLL",
-            "name": "Passkey required",
-            "priority": 1,
-            "conditions": {"people": {"groups": {"include": [group_id]}}},
-            "settings": {"factors": {"fido_webauthn": {"enroll": {"self": "REQUIRED"}}}},
-        },
-    )
+    admin.require_webauthn(group_id)
     context = browser.new_context()
     page = context.new_page()
-    cdp, authenticator = _virtual_authenticator(context, page)
+    cdp, authenticator = virtual_authenticator(context, page)
 
     _sign_in(page, base, login)
     page.get_by_role("heading", name="Set up a second factor").wait_for()
@@ -138,20 +101,10 @@ def test_a_cancelled_ceremony_shows_the_error_and_changes_nothing(
     login = "kate.cancel@example.com"
     group_id = admin.group("Passkeys, cancelled")
     user = admin.user(login, group_id)
-    admin(
-        "POST",
-        "/api/v1/policies",
-        {
-            "type": "MFA_ENROLL",
-            "name": "Passkey required (cancel)",
-            "priority": 1,
-            "conditions": {"people": {"groups": {"include": [group_id]}}},
-            "settings": {"factors": {"fido_webauthn": {"enroll": {"self": "REQUIRED"}}}},
-        },
-    )
+    admin.require_webauthn(group_id)
     context = browser.new_context()
     page = context.new_page()
-    cdp, authenticator = _virtual_authenticator(context, page)
+    cdp, authenticator = virtual_authenticator(context, page)
     # The user does not touch the key: the browser's ceremony fails.
     cdp.send(
         "WebAuthn.setAutomaticPresenceSimulation",

@@ -71,7 +71,7 @@ def test_migrations_go_down_and_up_without_dropping(postgres_url: str, tmp_path:
     database = app.extensions["portcullis"].stores.database
     migrations.upgrade(database)
     migrations.upgrade(database)  # idempotent
-    assert migrations.current(database) == migrations.head() == "0008"
+    assert migrations.current(database) == migrations.head() == "0009"
     with psycopg.connect(postgres_url) as conn:
         (first_version,) = conn.execute("select version from policy_version").fetchone()
     migrations.downgrade(database, "base")

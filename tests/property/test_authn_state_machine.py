@@ -36,6 +36,7 @@ import os
 import re
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -49,6 +50,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -61,6 +63,7 @@ from app.services import api_tokens
 from app.store import migrations
 from tests.conftest import FrozenClock, OktaClient, settings_for
 from tests.property.conftest import RUNS
+from tests.webauthn_authenticator import SoftAuthenticator, b64url
 
 EXAMPLES = int(os.environ.get("AUTHN_SM_EXAMPLES", "10000"))
 SEED = os.environ.get("AUTHN_SM_SEED", "fixed")
@@ -68,6 +71,8 @@ STEPS = int(os.environ.get("AUTHN_SM_STEPS", "15"))
 SHRINK = os.environ.get("AUTHN_SM_SHRINK", "1") != "0"
 
 PASSWORD = "Sup3r-Secret-Phrase"
+#: The test server's WebAuthn relying party (BASE_URL http://portcullis.test).
+RP_ID, ORIGIN = "portcullis.test", "http://portcullis.test"
 PHONE = "+1 505-269-4259"
 E164 = "+15052694259"
 #: Any of these in an answer before SUCCESS is an unmasked phone number.
@@ -91,6 +96,10 @@ class Kind:
     def totp(self) -> bool:
         return self.factor_type == "token:software:totp"
 
+    @property
+    def webauthn(self) -> bool:
+        return self.factor_type == "webauthn"
+
 
 KINDS = (
     Kind("google_otp", "token:software:totp", "GOOGLE", None),
@@ -99,8 +108,12 @@ KINDS = (
     Kind("okta_call", "call", "OKTA", "call"),
     Kind("okta_email", "email", "OKTA", "email"),
     Kind("okta_question", "question", "OKTA", None),
+    Kind("fido_webauthn", "webauthn", "FIDO", None),
 )
 BY_KEY = {k.key: k for k in KINDS}
+#: How often the WebAuthn paths were reached in a run: a full run must reach
+#: each, or its rules prove nothing about WebAuthn.
+WEBAUTHN_SEEN: Counter[str] = Counter()
 KIND_KEYS = st.sampled_from([k.key for k in KINDS])
 
 
@@ -115,6 +128,10 @@ class MFactor:
     secret: str | None = None
     last_step: int = -1  # the newest TOTP step accepted
     used_steps: set[int] = field(default_factory=set)
+    #: WebAuthn: the authenticator holding its credential, and the signature
+    #: counter the server keeps (it refuses an answer whose counter does not grow).
+    key: SoftAuthenticator | None = None
+    sign_count: int = 0
 
 
 @dataclass
@@ -149,8 +166,10 @@ class Code:
 class MPolicy:
     require_factor: bool = False
     prompt_mode: str = "ALWAYS"
+    #: As the default MFA_ENROLL policy has it: every factor optional but
+    #: WebAuthn, which a policy must turn on.
     enrollment: dict[str, str] = field(
-        default_factory=lambda: dict.fromkeys((k.key for k in KINDS), "OPTIONAL")
+        default_factory=lambda: {k.key: "NOT_ALLOWED" if k.webauthn else "OPTIONAL" for k in KINDS}
     )
     max_age_days: int = 0
     warn_days: int = 0
@@ -170,6 +189,8 @@ class MTx:
     enroll_skipped: bool = False
     enrolling: str | None = None
     challenged: str | None = None
+    #: The WebAuthn challenge the transaction holds (enrolment or sign-in).
+    webauthn_challenge: str | None = None
     mfa_verified: bool = False
     verified_prior: bool = False  # a factor active before the transaction
     first_enrolled: bool = False  # a first factor, enrolled by a user who had none
@@ -763,6 +784,7 @@ class AuthnMachine(RuleBasedStateMachine):
             tx.verified_prior = True  # an active factor not enrolled in the flow
         tx.mfa_verified = True
         tx.challenged = None
+        tx.webauthn_challenge = None
 
     # ---- calls on the open transaction ------------------------------------------------
 
@@ -934,6 +956,7 @@ class AuthnMachine(RuleBasedStateMachine):
             tx.enrolling = None
         else:
             tx.challenged = None
+        tx.webauthn_challenge = None
         self._answered(tx, r)
 
     @precondition(has_tx)
@@ -957,7 +980,10 @@ class AuthnMachine(RuleBasedStateMachine):
         if self._verification_due(tx):  # a factor given meanwhile: proven first
             self._refused(r, 403, "E0000079")
             return
-        if user.active_of(kind) is not None:
+        if self.policy.enrollment[key] == "NOT_ALLOWED":
+            self._refused(r, 400, "E0000001")
+            return
+        if user.active_of(kind) is not None and not kind.webauthn:  # one per authenticator
             assert r.status_code in (400, 403), r.get_json()
             return
         if kind.channel and not self._send_expected(MFactor("", kind)):
@@ -986,6 +1012,12 @@ class AuthnMachine(RuleBasedStateMachine):
             user.factors[factor.id] = factor
         if kind.totp and embedded is not None:
             factor.secret = embedded["_embedded"]["activation"]["sharedSecret"]
+        if kind.webauthn:
+            WEBAUTHN_SEEN["enrolled in a flow"] += 1
+            factor.key = SoftAuthenticator(RP_ID, ORIGIN)
+            tx.webauthn_challenge = (
+                embedded["_embedded"]["activation"]["challenge"] if embedded else None
+            )
         if kind.channel:
             key_ = (kind.channel, self._destination(factor))
             self.throttle[key_] = self.now()
@@ -1027,24 +1059,34 @@ class AuthnMachine(RuleBasedStateMachine):
             factor = next(iter(tx.user.factors.values()), None)
         if factor is None:
             return
-        if factor.kind.totp:
+        body: dict[str, Any]
+        code, step = "", None
+        if factor.kind.webauthn:
+            key = factor.key or SoftAuthenticator(RP_ID, ORIGIN)
+            right = mode == "right" and tx.webauthn_challenge is not None
+            body = key.create(tx.webauthn_challenge if right else _random_challenge())
+        elif factor.kind.totp:
             code, step = self._totp(factor, mode)
+            body = {"passCode": code}
         else:
             stored = self.codes.get(factor.id)
             code = stored.value if stored and mode == "right" else self._wrong_code(factor)
-            step = None
-        got = self._on_tx(
-            Action.ACTIVATE_FACTOR,
-            f"/factors/{factor.id}/lifecycle/activate",
-            {"passCode": code},
-        )
+            body = {"passCode": code}
+        got = self._on_tx(Action.ACTIVATE_FACTOR, f"/factors/{factor.id}/lifecycle/activate", body)
         if got is None:
             return
         tx, r = got
         if factor.id != tx.enrolling:
             self._refused(r, 403, "E0000079")
             return
-        if factor.kind.totp:
+        if factor.kind.webauthn:
+            if not right:  # another challenge, or none held: nothing changes
+                self._refused(r, 403, "E0000068")
+                WEBAUTHN_SEEN["registration refused"] += 1
+                return
+            WEBAUTHN_SEEN["registered in a flow"] += 1
+            tx.webauthn_challenge = None
+        elif factor.kind.totp:
             ok = step is not None and step > factor.last_step
             if not ok:
                 self._refused(r, 403, "E0000082" if step is not None else "E0000068")
@@ -1092,6 +1134,17 @@ class AuthnMachine(RuleBasedStateMachine):
         factor = tx.user.active_of(kind) or next(
             (f for f in tx.user.factors.values() if f.kind == kind), None
         )
+        if (
+            kind.webauthn
+            and factor is not None
+            and factor.active
+            and mode == "right"
+            and tx.webauthn_challenge is None
+        ):
+            # As a browser does in one user action: ask for a challenge, then sign it.
+            self.verify(key, "send", None)
+            if self.tx is not tx or tx.token is None or tx.webauthn_challenge is None:
+                return
         fid = factor.id if factor else "ostNotAFactor0000000"
         body: dict[str, Any] = {}
         step = None
@@ -1104,13 +1157,24 @@ class AuthnMachine(RuleBasedStateMachine):
             body["passCode"] = (
                 stored.value if stored and mode == "right" else self._wrong_code(factor)
             )
+        signed: bool | None = None  # WebAuthn: whether the answer should verify
+        if factor is not None and kind.webauthn and mode != "send":
+            key = factor.key or SoftAuthenticator(RP_ID, ORIGIN)  # None: a stranger's key
+            challenge = tx.webauthn_challenge
+            if mode == "wrong" or challenge is None:
+                body.update(key.get(_random_challenge()))
+                signed = False
+            else:  # right; replay: a clone whose counter did not move
+                body.update(key.get(challenge, step=1 if mode == "right" else 0))
+                grew = key.counter > factor.sign_count or key.counter == factor.sign_count == 0
+                signed = factor.key is not None and grew
         if remember is not None:
             body["rememberDevice"] = remember
         got = self._on_tx(Action.VERIFY_FACTOR, f"/factors/{fid}/verify", body)
         if got is None:
             return
         tx, r = got
-        guess = bool(body.get("passCode") or body.get("answer"))
+        guess = bool(body.get("passCode") or body.get("answer") or body.get("signatureData"))
         if guess and self._beyond_limit(tx.user):
             self._dead_answer(tx, r)
             return
@@ -1124,21 +1188,53 @@ class AuthnMachine(RuleBasedStateMachine):
                 tx.challenged = factor.id
                 self._answered(tx, r)
             return
-        if kind.factor_type == "question":
+        if kind.webauthn and signed is None:  # a challenge to sign, bound to the transaction
+            tx.challenged = factor.id
+            self._answered(tx, r)
+            answer = r.get_json()
+            if answer["status"] == S.MFA_CHALLENGE:
+                tx.webauthn_challenge = answer["_embedded"]["factor"]["_embedded"]["challenge"][
+                    "challenge"
+                ]
+                WEBAUTHN_SEEN["challenged"] += 1
+            else:  # e.g. the password expired meanwhile: the challenge is the server's alone
+                tx.webauthn_challenge = None
+            return
+        if kind.webauthn:
+            ok = bool(signed)
+        elif kind.factor_type == "question":
             ok = mode == "right"
         elif kind.totp:
             ok = step is not None and step > factor.last_step
         else:
             ok = self._code_result(factor, body["passCode"])
         if not ok:
+            if kind.webauthn:
+                WEBAUTHN_SEEN["clone refused" if mode == "replay" else "assertion refused"] += 1
             self._factor_failed(tx, r, "E0000082" if kind.totp and step is not None else "E0000068")
             return
         if kind.totp and step is not None:
             factor.last_step = step
             factor.used_steps.add(step)
+        if kind.webauthn and factor.key is not None:
+            factor.sign_count = factor.key.counter
+            WEBAUTHN_SEEN["verified" if mode == "right" else "verified, counter 0"] += 1
         tx.user.failures = 0
         self._mark_verified(tx, factor)
         self._answered(tx, r)
+
+    # WebAuthn has rules of its own as well: drawn among seven kinds, its
+    # three-step ceremonies (enrol, register; challenge, sign) were too rare.
+
+    @precondition(has_tx)
+    @rule()
+    def enroll_passkey(self) -> None:
+        self.enroll("fido_webauthn")
+
+    @precondition(has_tx)
+    @rule(mode=st.sampled_from(["right", "wrong", "replay", "send"]))
+    def verify_passkey(self, mode: str) -> None:
+        self.verify("fido_webauthn", mode, None)
 
     def _factor_failed(self, tx: MTx, r: Any, code: str) -> None:
         if self._record_failure(tx.user):
@@ -1474,6 +1570,24 @@ class AuthnMachine(RuleBasedStateMachine):
 
     # ---- rules: the admin ----------------------------------------------------------------
 
+    @initialize(
+        key=st.sampled_from([None, "fido_webauthn"]),
+        enrollment=st.sampled_from([None, "OPTIONAL", "REQUIRED"]),
+        require=st.booleans(),
+    )
+    def start(self, key: str | None, enrollment: str | None, require: bool) -> None:
+        """Where a sequence begins: alice may hold a passkey already, the
+        enrolment policy may offer WebAuthn, the sign-on rule may ask for a
+        factor. Sequences are short, so paths that need three of these set up
+        (signing in with a passkey) would otherwise be rare."""
+        if key is not None:
+            self.admin_enroll_active(key)
+        if enrollment is not None:
+            self.policy.enrollment["fido_webauthn"] = enrollment
+            self.world.put_enrollment(self.policy)
+        if require:
+            self.admin_require_factor(True, "ALWAYS")
+
     @rule(key=KIND_KEYS)
     def admin_enroll_active(self, key: str) -> None:
         """An admin enrols and activates a factor for alice (Factors API)."""
@@ -1500,6 +1614,14 @@ class AuthnMachine(RuleBasedStateMachine):
         user.factors = {i: f for i, f in user.factors.items() if f.active or f.kind != kind}
         user.factors[factor.id] = factor
         if kind.factor_type == "question":
+            factor.active = True
+            return
+        if kind.webauthn:
+            WEBAUTHN_SEEN["registered by an admin"] += 1
+            factor.key = SoftAuthenticator(RP_ID, ORIGIN)
+            activation = factor.key.create(data["_embedded"]["activation"]["challenge"])
+            r = self.world.admin.post(f"{base}/{factor.id}/lifecycle/activate", json=activation)
+            assert r.status_code == 200, r.get_json()
             factor.active = True
             return
         if kind.totp:
@@ -1615,6 +1737,11 @@ class AuthnMachine(RuleBasedStateMachine):
             )
 
 
+def _random_challenge() -> str:
+    """A challenge this server never issued."""
+    return b64url(os.urandom(32))
+
+
 def _code_of(message: Any) -> str | None:
     if message.channel == "call":
         digits = re.findall(r"\d", message.body)
@@ -1640,6 +1767,7 @@ def _settings() -> settings:
 def test_authn_state_machine(world: World) -> None:
     AuthnMachine.world = world
     AuthnMachine.sequences = AuthnMachine.steps = 0
+    WEBAUTHN_SEEN.clear()
     started = time.monotonic()
     try:
         run_state_machine_as_test(AuthnMachine, settings=_settings())
@@ -1649,3 +1777,15 @@ def test_authn_state_machine(world: World) -> None:
             AuthnMachine.steps,
             time.monotonic() - started,
         )
+        print(f"WebAuthn paths reached: {dict(sorted(WEBAUTHN_SEEN.items()))}")
+    if EXAMPLES >= 5000:  # a full run: the WebAuthn ceremonies were exercised
+        # (a registration in a flow that succeeds is rarer; the fixed seed's
+        # 10,000 sequences do not reach it: tests/api/test_authn_webauthn.py does)
+        missing = {
+            "enrolled in a flow",
+            "registration refused",
+            "verified",
+            "assertion refused",
+            "clone refused",
+        } - set(WEBAUTHN_SEEN)
+        assert not missing, f"no sequence reached {sorted(missing)}: {dict(WEBAUTHN_SEEN)}"
