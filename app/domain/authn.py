@@ -117,7 +117,8 @@ class Progress:
     enrolled_factor_ids: list[str] = field(default_factory=list)
     challenged_factor_id: str | None = None  # a code sent, answer awaited
     #: The WebAuthn challenge (base64url) of the enrolment or sign-in ceremony
-    #: under way: bound to this transaction, answered once, gone with it.
+    #: under way: bound to this transaction, spent by the answer that verifies,
+    #: gone with the transaction.
     webauthn_challenge: str | None = None
     mfa_verified: bool = False
     amr: list[str] = field(default_factory=list)

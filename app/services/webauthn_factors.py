@@ -7,8 +7,10 @@ ceremony, ``400 E0000001`` for bytes that are not what their field names. A
 refused ceremony changes nothing: the caller's unit of work rolls back.
 
 Where a challenge lives is the caller's: the Factors API keeps one per factor
-in Redis (:meth:`FactorCodes.put_challenge`), /authn keeps it in the
-transaction. Either way it is answered once: taken as the answer is checked.
+in Redis (:meth:`FactorCodes.put_challenge`) and takes it as any answer is
+checked, right or wrong; /authn keeps it in the transaction, where a refused
+answer changes nothing (the lockout counts it) and the answer that verifies
+spends it. Either way one challenge admits one successful answer.
 
 The abuse cases: someone who knows only the **password** cannot answer a
 challenge without the authenticator's private key; a **replayed** answer
